@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`.
+.PHONY: run test test-fast lint migration i18n bench clean
+
+run:            ## set up and run web + scheduler on SQLite with the Suining offices
+	scripts/run.sh
+
+test:           ## set up and run every test (SQLite and PostgreSQL, browser included)
+	scripts/test.sh
+
+test-fast:      ## the tests on SQLite only, without the browser
+	scripts/bootstrap.sh dev
+	.venv/bin/python -m pytest --db sqlite -m "not browser and not slow" -q
+
+lint:
+	scripts/bootstrap.sh dev
+	.venv/bin/ruff check .
+
+migration:      ## regenerate the schema migration after a model change
+	scripts/bootstrap.sh dev
+	scripts/make-migration.sh
+
+i18n:           ## extract messages and compile the English catalogue
+	scripts/bootstrap.sh dev
+	scripts/i18n.sh
+
+bench:          ## the recorded benchmarks of bench/RESULTS.md (about 10 minutes; a quiet machine)
+	scripts/bootstrap.sh dev
+	scripts/bench.sh
+
+clean:
+	rm -rf .venv instance .pytest_cache

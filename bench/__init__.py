@@ -1,0 +1,1 @@
+"""Xiyue benchmarks: `scripts/bench.sh` (python -m bench.run) runs them and writes RESULTS.md."""

@@ -1,0 +1,24 @@
+"""booking: online appointments — identity documents, eligibility, seats that never
+over-book, divorce cases, no-shows; the public API and pages, and the staff's lists."""
+
+
+from booking import models  # noqa: E402,F401  (registers the tables)
+
+
+def init_app(app) -> None:
+    from booking import admin, api, cli, pages
+    from core.extensions import csrf
+    from core.i18n import N_
+    from core.nav import StaffLink, add_public_office_link, add_staff_link
+    from core.openapi import add_paths
+
+    app.register_blueprint(api.blueprint)
+    csrf.exempt(api.blueprint)  # JSON and bearer tokens, no cookies
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(admin.blueprint)
+    add_paths(app, api.OPENAPI_PATHS)
+    app.cli.add_command(cli.privacy_cli)
+    add_public_office_link(app, "booking.office_page", N_("预约办理"))
+    add_staff_link(app, StaffLink("booking_admin.day", N_("预约管理"), roles=("desk",),
+                                  per_office=True,
+                                  description=N_("按日查看预约、按预约码或证件号码查询、代为取消、导出")))

@@ -1,0 +1,131 @@
+"""Appointments, their applicants and the seat counts that keep slots from over-booking."""
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import utcnow
+from core.extensions import db
+from core.types import UTCDateTime
+
+APPOINTMENT_STATUSES = ("booked", "cancelled", "checked_in", "completed", "no_show")
+ACTIVE_STATUSES = ("booked", "checked_in")
+
+
+class Slot(db.Model):
+    """Seats taken in one slot of one service at one office. Rows are made on first use;
+    `booked` only ever changes through a conditional UPDATE (see booking.seats)."""
+
+    __tablename__ = "slots"
+    __table_args__ = (
+        UniqueConstraint("office_id", "service_code", "date", "start"),
+        CheckConstraint("booked >= 0", name="booked_not_negative"),
+        CheckConstraint("booked <= capacity", name="booked_within_capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"))
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
+    date: Mapped[date] = mapped_column(Date)
+    start: Mapped[str] = mapped_column(String(5))  # "HH:MM" office local time
+    end: Mapped[str] = mapped_column(String(5))
+    capacity: Mapped[int] = mapped_column(default=0)
+    booked: Mapped[int] = mapped_column(default=0)
+
+
+class Appointment(db.Model):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('booked', 'cancelled', 'checked_in', 'completed', 'no_show')",
+            name="status"),
+        Index("ix_appointments_office_date", "office_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)  # for the front desk
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # the manage link's secret
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    start: Mapped[str] = mapped_column(String(5))
+    end: Mapped[str] = mapped_column(String(5))
+    status: Mapped[str] = mapped_column(String(16), default="booked", index=True)
+    language: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancel_reason: Mapped[str] = mapped_column(String(256), default="")
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # personal data removed
+
+    applicants: Mapped[list["Applicant"]] = relationship(
+        back_populates="appointment", cascade="all, delete-orphan", order_by="Applicant.position")
+
+
+class Applicant(db.Model):
+    """A person on an appointment. The ID number is stored encrypted and found by keyed
+    hash; `active_hash` is the hash while the appointment is active and NULL otherwise, so
+    the unique constraint allows one active appointment per person and service."""
+
+    __tablename__ = "applicants"
+    __table_args__ = (
+        UniqueConstraint("active_hash", "service_code"),
+        UniqueConstraint("appointment_id", "position"),
+        CheckConstraint("sex IN ('M', 'F')", name="sex"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    service_code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    id_type: Mapped[str] = mapped_column(String(32))
+    id_number_enc: Mapped[str] = mapped_column(Text, default="")
+    id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_masked: Mapped[str] = mapped_column(String(40))
+    active_hash: Mapped[str | None] = mapped_column(String(64))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str] = mapped_column(String(20), default="")  # E.164
+
+    appointment: Mapped[Appointment] = relationship(back_populates="applicants")
+
+
+class DivorceCase(db.Model):
+    """An accepted divorce application (step 1) and its cooling-off and step-2 windows."""
+
+    __tablename__ = "divorce_cases"
+    __table_args__ = (
+        CheckConstraint("status IN ('cooling_off', 'withdrawn', 'certified', 'lapsed')",
+                        name="status"),
+        Index("ix_divorce_cases_couple", "couple_hash", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    couple_hash: Mapped[str] = mapped_column(String(64))  # of both parties' ID hashes, sorted
+    party_hashes: Mapped[list] = mapped_column(JSON, default=list)
+    accepted_on: Mapped[date] = mapped_column(Date)
+    cooling_off_ends: Mapped[date] = mapped_column(Date)
+    step2_from: Mapped[date] = mapped_column(Date)
+    step2_until: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="cooling_off")
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    notes: Mapped[str] = mapped_column(Text, default="")

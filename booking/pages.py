@@ -1,0 +1,280 @@
+"""The public booking pages, Chinese first, working without JavaScript: office → service →
+month calendar → slot → applicants → confirm; and the manage page (/a/<token>) that shows,
+reschedules and cancels. Views are thin: the booking service decides."""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from booking import services
+from booking.api import ics_response
+from booking.errors import BookingError
+from booking.forms import BookingForm, ConfirmForm, RescheduleForm
+from booking.identity import ID_TYPE_NAMES
+from booking.rules import booking_window, parse_applicants
+from core.clock import local_now, local_today
+from core.errors import ApiError
+from core.extensions import db, limiter
+from core.i18n import N_, current_language
+from hours.calendar import day_plans
+from notify.messages import documents
+from offices.models import Office, Service
+
+blueprint = Blueprint("booking", __name__)
+
+# The calendar's column heads (message ids; translated in templates/booking/calendar.html).
+WEEKDAY_NAMES = (N_("一"), N_("二"), N_("三"), N_("四"), N_("五"), N_("六"), N_("日"))
+
+
+def _booking_limit() -> str:
+    return current_app.config["RATELIMIT_BOOKING"]
+
+
+def _lookup_limit() -> str:
+    return current_app.config["RATELIMIT_LOOKUP"]
+
+
+def _office(code: str) -> Office:
+    return services.office_by_code(code)
+
+
+def _service(office: Office, code: str) -> Service:
+    try:
+        return services.service_for(office, code)
+    except ApiError:
+        abort(404)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        abort(404)
+
+
+def _month(office: Office, text: str | None, default: date) -> date:
+    """The month asked for, if it is between this month and the last bookable one."""
+    if text:
+        try:
+            year, month = (int(part) for part in text.split("-"))
+            chosen = date(year, month, 1)
+        except ValueError:
+            chosen = None
+        window = booking_window(office, local_now(office.timezone))
+        this_month = local_today(office.timezone).replace(day=1)
+        if chosen is not None and this_month <= chosen <= window.last.replace(day=1):
+            return chosen
+    return default.replace(day=1)
+
+
+def _month_grid(office: Office, service_code: str, month: date) -> list[list]:
+    days_in_month = month_calendar.monthrange(month.year, month.month)[1]
+    views = services.availability(office, service_code, month, days_in_month)
+    cells: list = [None] * month.weekday() + list(views)
+    cells += [None] * (-len(cells) % 7)
+    return [cells[i:i + 7] for i in range(0, len(cells), 7)]
+
+
+def _month_nav(office: Office, month: date) -> tuple[date | None, date | None]:
+    window = booking_window(office, local_now(office.timezone))
+    this_month = local_today(office.timezone).replace(day=1)
+    previous = (month - timedelta(days=1)).replace(day=1)
+    following = (month + timedelta(days=32)).replace(day=1)
+    return (previous if previous >= this_month else None,
+            following if following <= window.last else None)
+
+
+# --- choosing ------------------------------------------------------------------------------------
+
+@blueprint.get("/book/<office>")
+def office_page(office: str):
+    office_row = _office(office)
+    today = local_today(office_row.timezone)
+    week = day_plans(office_row, today, 7)
+    offered = [db.session.get(Service, code) for code in office_row.service_codes]
+    free_days = {service.code: services.next_free_days(office_row, service.code)
+                 for service in offered}
+    return render_template("booking/office.html", office=office_row, week=week,
+                           services=offered, free_days=free_days)
+
+
+@blueprint.get("/book/<office>/<service>")
+def calendar_page(office: str, service: str):
+    office_row = _office(office)
+    service_row = _service(office_row, service)
+    window = booking_window(office_row, local_now(office_row.timezone))
+    month = _month(office_row, request.args.get("month"), window.first)
+    previous, following = _month_nav(office_row, month)
+    return render_template("booking/calendar.html", office=office_row, service=service_row,
+                           month=month, weeks=_month_grid(office_row, service_row.code, month),
+                           previous=previous, following=following, window=window,
+                           weekday_names=WEEKDAY_NAMES, mode="book", appointment=None)
+
+
+@blueprint.get("/book/<office>/<service>/<day>")
+def day_page(office: str, service: str, day: str):
+    office_row = _office(office)
+    service_row = _service(office_row, service)
+    view = services.availability(office_row, service_row.code, _date(day), 1)[0]
+    return render_template("booking/day.html", office=office_row, service=service_row,
+                           view=view, mode="book", appointment=None, form=None)
+
+
+@blueprint.route("/book/<office>/<service>/<day>/apply", methods=["GET", "POST"])
+@limiter.limit(_booking_limit, methods=["POST"])
+def apply_page(office: str, service: str, day: str):
+    office_row = _office(office)
+    service_row = _service(office_row, service)
+    chosen = _date(day)
+    start = request.values.get("start", "")
+    view = services.availability(office_row, service_row.code, chosen, 1)[0]
+    slot = next((s for s in view.slots if s.start == start), None)
+    if slot is None or not slot.bookable:
+        flash(_("该时段不可预约，请重新选择。"), "error")
+        return redirect(url_for("booking.day_page", office=office, service=service, day=day))
+    form = BookingForm()
+    while len(form.applicants) < service_row.applicants:
+        form.applicants.append_entry()
+    if request.method == "POST" and form.validate_on_submit():
+        appointment, elsewhere = _try_book(form, office_row, service_row, chosen, start)
+        if appointment is not None:
+            flash(_("预约成功！请保存本页链接，凭预约码到场取号。"), "success")
+            return redirect(url_for("booking.manage_page", token=appointment.token))
+        if elsewhere is not None:
+            return elsewhere
+    elif request.method == "POST":
+        flash(_("表单已过期，请重新提交。"), "error")
+    for entry in form.applicants:  # ID numbers are never sent back in a page
+        entry.form.id_number.data = ""
+    return render_template("booking/apply.html", office=office_row, service=service_row,
+                           day=chosen, slot=slot, form=form, peak=view.plan.peak,
+                           documents=documents(service_row.code, current_language()))
+
+
+def _try_book(form: BookingForm, office: Office, service: Service, day: date, start: str):
+    """(appointment, None) when booked; else (None, a redirect or None) with the service's
+    messages next to the fields they are about, or flashed."""
+    entries = list(form.applicants)[:service.applicants]
+    raw = [{key: (entry.form[key].data or "").strip() for key in
+            ("name", "id_type", "id_number", "phone", "sex", "birth_date")}
+           for entry in entries]
+    parsed, errors = parse_applicants(raw, local_today(office.timezone))
+    if not errors:
+        try:
+            return services.book_parsed(office, service, day, start, parsed,
+                                        current_language()), None
+        except BookingError as error:
+            if error.code in ("slot_full", "date_not_bookable"):
+                flash(error.detail, "error")
+                return None, redirect(url_for("booking.day_page", office=office.code,
+                                              service=service.code, day=day.isoformat()))
+            errors = [error]
+    for error in errors:
+        if error.index is not None and error.index < len(entries) and error.field:
+            field = entries[error.index].form[error.field]
+            field.errors = [*field.errors, error.detail]
+        else:
+            flash(error.detail, "error")
+    if any(error.field != "id_number" for error in errors):
+        flash(_("请按提示修改后再提交；为保护个人信息，证件号码需要重新填写。"), "error")
+    return None, None
+
+
+# --- managing -------------------------------------------------------------------------------------
+
+def _context(appointment) -> dict:
+    office = db.session.get(Office, appointment.office_id)
+    service = db.session.get(Service, appointment.service_code)
+    now_local = local_now(office.timezone)
+    changeable = (appointment.status == "booked"
+                  and services.local_appointment_start(appointment, office) > now_local)
+    return {"appointment": appointment, "office": office, "service": service,
+            "data": services.appointment_json(appointment), "changeable": changeable,
+            "status_label": services.status_label(appointment.status),
+            "id_type_names": ID_TYPE_NAMES,
+            "documents": documents(service.code, current_language())}
+
+
+@blueprint.get("/a/<token>")
+@limiter.limit(_lookup_limit)
+def manage_page(token: str):
+    appointment = services.appointment_by_token(token)
+    return render_template("booking/manage.html", **_context(appointment))
+
+
+@blueprint.get("/a/<token>/print")
+@limiter.limit(_lookup_limit)
+def print_page(token: str):
+    appointment = services.appointment_by_token(token)
+    return render_template("booking/print.html", **_context(appointment))
+
+
+@blueprint.get("/a/<token>/calendar.ics")
+@limiter.limit(_lookup_limit)
+def ics_file(token: str):
+    return ics_response(services.appointment_by_token(token))
+
+
+@blueprint.route("/a/<token>/cancel", methods=["GET", "POST"])
+@limiter.limit(_booking_limit, methods=["POST"])
+def cancel_page(token: str):
+    appointment = services.appointment_by_token(token)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel(appointment)
+        except BookingError as error:
+            flash(error.detail, "error")
+        else:
+            flash(_("预约已取消，名额已释放。"), "success")
+        return redirect(url_for("booking.manage_page", token=token))
+    return render_template("booking/cancel.html", form=form, **_context(appointment))
+
+
+@blueprint.get("/a/<token>/reschedule")
+@limiter.limit(_lookup_limit)
+def reschedule_calendar(token: str):
+    appointment = services.appointment_by_token(token)
+    context = _context(appointment)
+    if not context["changeable"]:
+        flash(_("此预约不能改约。"), "error")
+        return redirect(url_for("booking.manage_page", token=token))
+    office, service = context["office"], context["service"]
+    window = booking_window(office, local_now(office.timezone))
+    month = _month(office, request.args.get("month"), window.first)
+    previous, following = _month_nav(office, month)
+    return render_template("booking/calendar.html", office=office, service=service,
+                           month=month, weeks=_month_grid(office, service.code, month),
+                           previous=previous, following=following, window=window,
+                           weekday_names=WEEKDAY_NAMES, mode="reschedule",
+                           appointment=appointment)
+
+
+@blueprint.route("/a/<token>/reschedule/<day>", methods=["GET", "POST"])
+@limiter.limit(_booking_limit, methods=["POST"])
+def reschedule_day(token: str, day: str):
+    appointment = services.appointment_by_token(token)
+    context = _context(appointment)
+    chosen = _date(day)
+    form = RescheduleForm()
+    if form.validate_on_submit():
+        try:
+            services.reschedule(appointment, {"date": chosen.isoformat(),
+                                              "start": form.start.data})
+        except BookingError as error:
+            flash(error.detail, "error")
+        else:
+            flash(_("改约成功，新的时间已短信通知。"), "success")
+            return redirect(url_for("booking.manage_page", token=token))
+    elif request.method == "POST":
+        flash(_("请选择一个时段。"), "error")
+    if not context["changeable"]:
+        return redirect(url_for("booking.manage_page", token=token))
+    view = services.availability(context["office"], appointment.service_code, chosen, 1)[0]
+    return render_template("booking/day.html", office=context["office"],
+                           service=context["service"], view=view, mode="reschedule",
+                           appointment=appointment, form=form)

@@ -1,0 +1,1 @@
+"""Settings defaults and the default office data (offices.toml)."""

@@ -1,0 +1,116 @@
+"""Every setting with its default. Override with create_app(overrides), the environment
+variables of CONTRACT §1, or XIYUE_<KEY> for any key here."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# --- Flask and the database -------------------------------------------------------------
+SECRET_KEY = None  # required when ENV_NAME is "production"; elsewhere made once in instance/
+ENV_NAME = "development"  # XIYUE_ENV_NAME=production makes SECRET_KEY and secure cookies mandatory
+SQLALCHEMY_DATABASE_URI = None  # from DATABASE_URL; default: sqlite under instance/
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+SQLITE_BUSY_TIMEOUT_MS = 30000
+# On in the tests (tests/conftest.py, tests/support/live.py): a request that writes after
+# reading in a deferred SQLite transaction fails loudly (core.database.DeferredWriteAfterRead)
+# instead of rarely, as "database is locked".
+SQLITE_CHECK_DEFERRED_WRITES = False
+JSON_AS_ASCII = False
+MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+PROXY_FIX_HOPS = 0  # behind nginx: 1 (trust one proxy's X-Forwarded-For/-Proto/-Host)
+
+# --- Language ---------------------------------------------------------------------------
+BABEL_DEFAULT_LOCALE = "zh_CN"
+BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+
+# --- Staff -------------------------------------------------------------------------------
+API_TOKEN_HOURS = 12
+LOGIN_LOCKOUT_FAILURES = 5
+LOGIN_LOCKOUT_MINUTES = 15
+
+# --- Rate limits (Flask-Limiter) -----------------------------------------------------------
+RATELIMIT_ENABLED = True
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+RATELIMIT_BOOKING = "20 per minute;200 per hour"
+RATELIMIT_LOOKUP = "120 per minute"
+RATELIMIT_LOGIN = "10 per minute"
+
+# --- Personal data ----------------------------------------------------------------------
+ID_ENCRYPTION_KEYS: list[str] = []  # Fernet keys, newest first; empty: derived from SECRET_KEY
+ID_HASH_KEY = None  # HMAC key for ID look-ups; empty: derived from SECRET_KEY
+RETENTION_DAYS = 365 * 3  # personal data of finished appointments kept this long
+
+# --- Services and eligibility (DOMAIN.md) -------------------------------------------------
+SERVICES = [
+    {"code": "marriage", "name": "结婚登记", "name_en": "Marriage registration",
+     "applicants": 2, "ticket_prefix": "J"},
+    {"code": "divorce", "name": "离婚登记申请", "name_en": "Divorce application (step 1)",
+     "applicants": 2, "ticket_prefix": "L"},
+    {"code": "divorce-certificate", "name": "离婚登记发证",
+     "name_en": "Divorce certificate (step 2)", "applicants": 2, "ticket_prefix": "F"},
+    {"code": "reissue", "name": "补领婚姻登记证", "name_en": "Certificate reissue",
+     "applicants": 1, "ticket_prefix": "B"},
+]
+MARRIAGE_MIN_AGE = {"M": 22, "F": 20}  # Civil Code art. 1047
+MARRIAGE_REQUIRES_OPPOSITE_SEX = True  # Civil Code art. 1046-1049
+COOLING_OFF_DAYS = 30  # Civil Code art. 1077
+STEP2_WINDOW_DAYS = 30
+DEFAULT_PHONE_REGION = "+86"
+
+# --- Booking ----------------------------------------------------------------------------
+BOOKING_CLOSES_AT = "15:00"  # a day's bookings close at this time the day before
+BOOKING_RELEASE_AT = "00:00"  # the newest day's seats are released at this time
+BOOKING_CACHE_SECONDS = 5  # offices, services and day plans cached per process this long
+BOOKING_MIN_NOTICE_DAYS = 1  # a day's bookings close BOOKING_CLOSES_AT this many days before
+NO_SHOW_GRACE_MINUTES = 30
+NO_SHOW_LIMIT = 2
+NO_SHOW_WINDOW_DAYS = 90
+NO_SHOW_BLOCK_DAYS = 30
+
+# --- Hall -------------------------------------------------------------------------------
+TICKET_LEAD_MINUTES = 30
+NEAR_TURN_AHEAD = 3
+EXTENSION_STEP_MINUTES = 30
+REDIS_URL = None  # when set, rate limits are counted in Redis (shared by workers and hosts)
+
+# --- SMS (docs/sms.md) ------------------------------------------------------------------
+SMS_BACKEND = "console"  # console | twilio
+TWILIO_ACCOUNT_SID = None
+TWILIO_AUTH_TOKEN = None
+TWILIO_FROM = None
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+SMS_REMINDER_AT = "18:00"  # office local time, the day before
+SMS_RATE_PER_SECOND = 10  # per sender number; 0 = unlimited
+SMS_MAX_ATTEMPTS = 8  # tries for retryable errors before a message is failed
+SMS_RETRY_BASE_SECONDS = 30  # first retry delay; doubles each time
+SMS_RETRY_MAX_SECONDS = 900  # no retry waits longer than this (well within the hour)
+SMS_CLAIM_LEASE_SECONDS = 60  # a claimed message returns to the pool after this
+SMS_HTTP_TIMEOUT_SECONDS = 15  # per Twilio request; must stay below the lease
+SMS_DISPATCH_THREADS = 4  # parallel sends in one dispatcher run
+SMS_DISPATCH_MAX_MESSAGES = 500  # per run
+SMS_DISPATCH_MAX_SECONDS = 50  # per run: the next run picks up the rest
+SMS_STATUS_CALLBACK = True  # ask Twilio to report delivery to /sms/status
+SMS_DIVORCE_CLOSING_DAYS = 5  # the step-2 "closing soon" notice, days before the end
+
+# --- Scheduler --------------------------------------------------------------------------
+SCHEDULER_LEASE_SECONDS = 30
+SCHEDULER_TRIGGERS: dict = {}  # per-job schedule overrides: {"daily-reset": {"every": 2}}
+SCHEDULER_JOBS = None  # ids to schedule; None: all
+HOLIDAY_CHECK_FROM_MONTH = 11
+
+# --- Feedback ---------------------------------------------------------------------------
+FOLLOW_UP_WORKING_DAYS = 15  # a bad rating's case is due this many working days later
+RATING_TABLET_MINUTES = 30  # the window tablet offers a ticket this long after completion
+RATING_LINK_DAYS = 7  # an SMS rating link works this many days
+RATELIMIT_SUGGESTION = "5 per 10 minutes;30 per day"  # per client address
+REGISTRAR_PHOTO_MAX_BYTES = 1024 * 1024
+UPLOAD_FOLDER = None  # default: <instance>/uploads
+STATS_MAX_DAYS = 366  # the longest period one statistics page covers
+
+# --- Testing and demonstration --------------------------------------------------------------
+FROZEN_NOW = None  # an ISO timestamp that pins the office clock

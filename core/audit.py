@@ -1,0 +1,37 @@
+"""The audit log (有据可查): every staff action, with who, when and what."""
+
+from datetime import datetime
+
+from flask import has_request_context, request
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from core.extensions import db
+from core.types import UTCDateTime
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(64), default="")
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id", ondelete="SET NULL"),
+                                                  index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)  # e.g. "ticket.call"
+    target: Mapped[str] = mapped_column(String(128), default="")  # e.g. "ticket:42"
+    details: Mapped[dict] = mapped_column(JSON, default=dict)  # never an ID number
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+def record_audit(user, action: str, target: str = "", office_id: int | None = None,
+                 **details) -> AuditEntry:
+    """Add an audit entry to the current transaction (the caller commits)."""
+    entry = AuditEntry(
+        user_id=getattr(user, "id", None), username=getattr(user, "username", "") or "",
+        office_id=office_id, action=action, target=target, details=details,
+        ip=(request.remote_addr or "") if has_request_context() else "")
+    db.session.add(entry)
+    return entry

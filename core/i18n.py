@@ -1,0 +1,87 @@
+"""Language: Chinese first, English on request (a cookie set by the visible switch, or
+?lang=en). Message ids are the Chinese text; translations/en holds the English."""
+
+from flask import Flask, current_app, has_request_context, request, request_started
+from flask_babel import get_locale, refresh
+from markupsafe import Markup
+
+LANG_COOKIE = "lang"
+
+
+def N_(text: str) -> str:
+    """Mark a message id for extraction (babel.cfg); it is translated where it is shown."""
+    return text
+
+
+def select_locale() -> str:
+    if not has_request_context():  # CLI, scheduler jobs: Chinese
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    """'zh_CN' or 'en' for the current request."""
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def html_lang() -> str:
+    return "en" if current_language() == "en" else "zh-CN"
+
+
+def localized(obj, field: str) -> str:
+    """obj.name or obj.name_en, by the current language (falls back to Chinese)."""
+    if current_language() == "en":
+        english = getattr(obj, f"{field}_en", "") or ""
+        if english:
+            return english
+    return getattr(obj, field)
+
+
+# Punctuation between pieces of text that are translated separately: full-width in Chinese,
+# ASCII with a space in English (templates call these instead of writing "：" or "（…）").
+
+def colon() -> str:
+    """After a label: "地址：…" / "Address: …"."""
+    return ": " if current_language() == "en" else "："
+
+
+def comma() -> str:
+    return ", " if current_language() == "en" else "，"
+
+
+def list_sep() -> str:
+    """Between the items of an inline list: "老年人、孕妇" / "older people, pregnant women"."""
+    return ", " if current_language() == "en" else "、"
+
+
+def paren(text) -> Markup:
+    """A remark after a word: "法定节假日（国庆节）" / "Public holiday (National Day)"."""
+    if current_language() == "en":
+        return Markup(" (%s)") % (text,)
+    return Markup("（%s）") % (text,)
+
+
+def _forget_locale(*_args, **_kwargs) -> None:
+    """flask_babel caches the chosen locale on `g` (g._flask_babel.babel_locale), and `g`
+    belongs to the app context. A request pushed inside an app context that is already
+    there (tests, CLI code that calls the test client) shares it, so without this the first
+    request's language would stick to every later one."""
+    refresh()
+
+
+def init_i18n(app: Flask) -> None:
+    from core.extensions import babel
+
+    # Choose the language afresh for each request, and drop it when the request ends.
+    request_started.connect(_forget_locale, app)
+    app.teardown_request(_forget_locale)
+
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(app.root_path + "/translations"))
+    app.jinja_env.globals.update(html_lang=html_lang, current_language=current_language,
+                                 localized=localized, colon=colon, comma=comma,
+                                 list_sep=list_sep, paren=paren)

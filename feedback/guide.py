@@ -1,0 +1,365 @@
+"""The service guide (办事指南) of the disclosure pages, in Chinese and English.
+
+Long legal text is kept here as reviewed pairs rather than as scattered message ids, so
+that the two languages are checked together against the sources:
+- 《婚姻登记条例》(国务院令第804号, in force 2025-05-10): 全国通办 for mainland residents;
+  the resident identity card and a signed declaration for marriage, the identity card and
+  the marriage certificate for divorce (the 户口簿 is no longer required); registration is
+  free of charge (不得收取费用).
+- 民法典 art. 1046-1049 (marriage), art. 1076-1078 (divorce by agreement, cooling-off).
+- 婚姻登记工作规范: photographs (2-inch, bareheaded: three joint photos for marriage, two
+  single photos each for divorce), declarations signed before the registrar, reissue.
+The interface headings around this text use `_()` like every other page.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from core.i18n import current_language
+
+Text = tuple[str, str]  # (Chinese, English)
+
+APPLICANT_KINDS: dict[str, Text] = {
+    "mainland": ("内地居民", "Mainland residents"),
+    "hk_macau": ("香港、澳门居民", "Hong Kong and Macao residents"),
+    "taiwan": ("台湾居民", "Taiwan residents"),
+    "overseas_chinese": ("华侨", "Overseas Chinese"),
+    "foreigner": ("外国人", "Foreign nationals"),
+}
+CROSS_BORDER_KINDS = ("hk_macau", "taiwan", "overseas_chinese", "foreigner")
+
+FREE_OF_CHARGE: Text = (
+    "婚姻登记不收取任何费用：预约、取号、结婚登记、离婚登记和补领婚姻登记证均免费"
+    "（《婚姻登记条例》规定婚姻登记机关办理婚姻登记不得收取费用）。如有人以任何名义收费，请拨打监督电话。",
+    "Marriage registration is free of charge: booking, queue numbers, marriage and divorce "
+    "registration and the reissue of certificates cost nothing (the Marriage Registration "
+    "Regulations forbid registration offices to charge any fee). If anyone asks you for "
+    "money, please call the supervision number.")
+
+NATIONWIDE: Text = (
+    "自2025年5月10日起婚姻登记“全国通办”：内地居民可以在全国任一婚姻登记机关办理结婚登记和离婚登记，"
+    "不再需要户口簿。",
+    "Since 10 May 2025 marriage registration is nationwide: mainland residents may register "
+    "a marriage or a divorce at any registration office in the country, and the household "
+    "register (hukou booklet) is no longer required.")
+
+CROSS_BORDER_HERE: Text = (
+    "本登记处受理涉外、涉港澳台居民及华侨的婚姻登记。",
+    "This office registers marriages and divorces involving foreign nationals, residents of "
+    "Hong Kong, Macao or Taiwan, and overseas Chinese.")
+
+CROSS_BORDER_ELSEWHERE: Text = (
+    "涉外、涉港澳台居民及华侨的婚姻登记由省民政厅指定的登记机关办理，本登记处不受理，请到：{offices}。",
+    "Registrations involving foreign nationals, residents of Hong Kong, Macao or Taiwan, or "
+    "overseas Chinese are handled only by offices designated by the province, not by this "
+    "office. Please go to: {offices}.")
+
+_NO_SPOUSE_DECLARATION_NOTARISED: Text = (
+    "经居住地公证机构公证的本人无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的声明"
+    "（自出具之日起6个月内有效）",
+    "a declaration that you have no spouse and are not related to your partner by direct "
+    "blood or collateral blood within three generations, notarised where you live (valid for "
+    "6 months from its date)")
+_PHOTOS_JOINT: Text = ("3张近期2寸半身免冠双人合影照片",
+                       "3 recent 2-inch bareheaded half-length photos of the two of you together")
+_PHOTOS_SINGLE: Text = ("每人2张近期2寸半身免冠单人照片",
+                        "2 recent 2-inch bareheaded half-length photos of each of you")
+
+
+def _marriage() -> dict:
+    ages = current_app.config.get("MARRIAGE_MIN_AGE", {"M": 22, "F": 20})
+    return {
+        "conditions": [
+            ("男女双方完全自愿。", "Both the man and the woman marry of their own free will."),
+            (f"男方年满{ages['M']}周岁，女方年满{ages['F']}周岁（按登记当日计算，生日当天即已满）。",
+             f"The man is at least {ages['M']} and the woman at least {ages['F']} on the day "
+             "of registration (the birthday itself counts)."),
+            ("双方均无配偶（未婚、离婚或丧偶）。",
+             "Neither has a spouse (never married, divorced or widowed)."),
+            ("双方没有直系血亲和三代以内旁系血亲关系。",
+             "You are not related by direct blood or by collateral blood within three "
+             "generations."),
+            ("双方须亲自到场共同申请，不能委托他人代办。",
+             "Both of you come in person; nobody can apply for you."),
+        ],
+        "procedure": [
+            ("网上预约办理时间（也可以现场取号，预约的优先办理）。",
+             "Book a time online (or take a number on the day; booked couples go first)."),
+            ("双方带齐材料到导办台签到，领取排队号。",
+             "Both of you check in at the front desk with your documents and take a number."),
+            ("叫号后到指定窗口，登记员查验证件、询问情况。",
+             "When your number is called, go to the window: the registrar checks your "
+             "documents and asks a few questions."),
+            ("双方在登记员面前填写并亲自签署《申请结婚登记声明书》。",
+             "Each of you fills in and signs the marriage application declaration in front "
+             "of the registrar."),
+            ("符合条件的当场登记，发给结婚证；不符合条件的，登记员当场说明不予登记的理由。",
+             "If you meet the conditions you are registered on the spot and receive your "
+             "marriage certificates; if not, the registrar tells you why."),
+            ("可自愿参加免费的颁证仪式。", "You may take part in a free certificate ceremony."),
+        ],
+        "documents": {
+            "mainland": [
+                ("本人有效的居民身份证（自2025年5月10日起不需要户口簿）。",
+                 "Your valid resident identity card (the household register is no longer "
+                 "needed since 10 May 2025)."),
+                ("本人无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的签字声明（在登记处现场填写签署）。",
+                 "A signed declaration that you have no spouse and are not related to your "
+                 "partner by direct blood or collateral blood within three generations "
+                 "(filled in and signed at the office)."),
+                _PHOTOS_JOINT,
+            ],
+            "hk_macau": [
+                ("本人有效的港澳居民来往内地通行证和香港或澳门永久性居民身份证。",
+                 "Your valid Mainland Travel Permit for Hong Kong and Macao Residents and "
+                 "your Hong Kong or Macao identity card."),
+                _NO_SPOUSE_DECLARATION_NOTARISED,
+                _PHOTOS_JOINT,
+            ],
+            "taiwan": [
+                ("本人有效的台湾居民来往大陆通行证和在台湾地区居住的有效身份证件。",
+                 "Your valid Mainland Travel Permit for Taiwan Residents and your Taiwan "
+                 "identity document."),
+                _NO_SPOUSE_DECLARATION_NOTARISED,
+                _PHOTOS_JOINT,
+            ],
+            "overseas_chinese": [
+                ("本人有效的中华人民共和国护照。", "Your valid passport of the People's Republic of China."),
+                ("居住国公证机构或者有权机关出具、经中华人民共和国驻该国使（领）馆认证的本人无配偶以及与对方当事人"
+                 "没有直系血亲和三代以内旁系血亲关系的证明，或者中华人民共和国驻该国使（领）馆出具的该证明。",
+                 "A certificate that you have no spouse and are not related to your partner "
+                 "by direct blood or collateral blood within three generations, issued by a "
+                 "notary or competent authority of your country of residence and "
+                 "authenticated by the Chinese embassy or consulate there, or issued by that "
+                 "Chinese embassy or consulate itself."),
+                _PHOTOS_JOINT,
+            ],
+            "foreigner": [
+                ("本人有效护照或者其他有效的国际旅行证件。",
+                 "Your valid passport or other valid international travel document."),
+                ("所在国公证机构或者有权机关出具、经中华人民共和国驻该国使（领）馆认证或者该国驻华使（领）馆认证的"
+                 "本人无配偶的证明，或者所在国驻华使（领）馆出具的本人无配偶的证明；《取消外国公文认证要求的公约》"
+                 "缔约国出具的证明可以附加证明书（Apostille）代替领事认证。",
+                 "A certificate of no spouse issued by a notary or competent authority of "
+                 "your country and authenticated by the Chinese embassy or consulate there "
+                 "or by your country's embassy or consulate in China, or issued by your "
+                 "country's embassy or consulate in China; documents from states party to "
+                 "the Apostille Convention may carry an apostille instead of consular "
+                 "authentication."),
+                _PHOTOS_JOINT,
+            ],
+        },
+    }
+
+
+def _divorce() -> dict:
+    return {
+        "conditions": [
+            ("双方自愿离婚，并已对子女抚养、财产及债务处理等事项协商一致，签订书面离婚协议。",
+             "Both of you want the divorce and have agreed in writing on the care of "
+             "children, property and debts (a divorce agreement)."),
+            ("双方均具有完全民事行为能力。", "Both of you have full civil capacity."),
+            ("持有内地婚姻登记机关或者中华人民共和国驻外使（领）馆颁发的结婚证。",
+             "You hold a marriage certificate issued by a mainland registration office or by "
+             "a Chinese embassy or consulate."),
+            ("双方须亲自到场共同申请。", "Both of you come in person and apply together."),
+        ],
+        "procedure": [
+            ("预约后双方到场签到取号，登记员查验证件和离婚协议书。",
+             "After booking, both of you check in and take a number; the registrar checks "
+             "your documents and the divorce agreement."),
+            ("双方填写《离婚登记申请书》，符合条件的当场受理，发给《离婚登记申请受理回执单》。",
+             "You fill in the divorce application; if it can be accepted you receive the "
+             "acceptance receipt on the spot."),
+            ("自受理之日的次日起30日为离婚冷静期；其间任何一方不愿离婚的，可以持本人身份证件和回执单向受理的登记处撤回申请。",
+             "A 30-day cooling-off period starts the day after acceptance; during it either "
+             "of you may withdraw the application at the accepting office with your ID "
+             "document and the receipt."),
+            ("冷静期届满后30日内（期限末日为法定节假日的顺延至节后第一个工作日），双方共同到受理的登记处申请发给离婚证；逾期未申请的，视为撤回离婚登记申请。",
+             "Within 30 days after the cooling-off period (a last day that falls on a public "
+             "holiday moves to the next working day) both of you come back to the accepting "
+             "office for the divorce certificate; otherwise the application is deemed "
+             "withdrawn."),
+        ],
+        "documents": {
+            "mainland": [
+                ("本人有效的居民身份证。", "Your valid resident identity card."),
+                ("本人的结婚证。", "Your marriage certificate."),
+                ("双方共同签署的书面离婚协议书（载明双方自愿离婚的意思表示以及对子女抚养、财产及债务处理等事项协商一致的意见）。",
+                 "The written divorce agreement signed by both of you (stating that you both "
+                 "want the divorce and what you agreed on children, property and debts)."),
+            ],
+            "hk_macau": [
+                ("本人有效的港澳居民来往内地通行证和香港或澳门居民身份证。",
+                 "Your valid Mainland Travel Permit and your Hong Kong or Macao identity card."),
+                ("本人的结婚证。", "Your marriage certificate."),
+                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
+            ],
+            "taiwan": [
+                ("本人有效的台湾居民来往大陆通行证和在台湾地区居住的有效身份证件。",
+                 "Your valid Mainland Travel Permit and your Taiwan identity document."),
+                ("本人的结婚证。", "Your marriage certificate."),
+                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
+            ],
+            "overseas_chinese": [
+                ("本人有效护照。", "Your valid passport."),
+                ("本人的结婚证。", "Your marriage certificate."),
+                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
+            ],
+            "foreigner": [
+                ("本人有效护照或者其他有效的国际旅行证件。",
+                 "Your valid passport or other valid international travel document."),
+                ("本人的结婚证。", "Your marriage certificate."),
+                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
+            ],
+        },
+    }
+
+
+def _divorce_certificate() -> dict:
+    return {
+        "conditions": [
+            ("离婚冷静期已届满，且在届满后的30日内（末日为法定节假日的顺延）。",
+             "The 30-day cooling-off period has ended and you come within the following 30 "
+             "days (a last day on a public holiday moves to the next working day)."),
+            ("在受理离婚登记申请的登记处办理，双方均未撤回申请。",
+             "At the office that accepted the application, which neither of you withdrew."),
+            ("双方须亲自到场共同申请，并仍自愿离婚、对离婚协议无异议。",
+             "Both of you come in person, still want the divorce and still agree to the "
+             "divorce agreement."),
+        ],
+        "procedure": [
+            ("预约后双方到场签到取号。", "After booking, both of you check in and take a number."),
+            ("登记员查验证件、回执单和离婚协议书，询问双方意愿。",
+             "The registrar checks your documents, the receipt and the agreement, and asks "
+             "both of you whether you still want the divorce."),
+            ("符合条件的予以登记，当场发给离婚证；不符合条件的说明理由。",
+             "If all is in order the divorce is registered and you receive your divorce "
+             "certificates on the spot; if not, the registrar tells you why."),
+        ],
+        "documents": {
+            "mainland": [
+                ("本人有效的居民身份证。", "Your valid resident identity card."),
+                ("本人的结婚证。", "Your marriage certificate."),
+                ("《离婚登记申请受理回执单》。", "The acceptance receipt of the divorce application."),
+                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
+                _PHOTOS_SINGLE,
+            ],
+            "hk_macau": [
+                ("本人有效的港澳居民来往内地通行证和香港或澳门居民身份证。",
+                 "Your valid Mainland Travel Permit and your Hong Kong or Macao identity card."),
+                ("本人的结婚证和《离婚登记申请受理回执单》。",
+                 "Your marriage certificate and the acceptance receipt."),
+                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
+                _PHOTOS_SINGLE,
+            ],
+            "taiwan": [
+                ("本人有效的台湾居民来往大陆通行证和在台湾地区居住的有效身份证件。",
+                 "Your valid Mainland Travel Permit and your Taiwan identity document."),
+                ("本人的结婚证和《离婚登记申请受理回执单》。",
+                 "Your marriage certificate and the acceptance receipt."),
+                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
+                _PHOTOS_SINGLE,
+            ],
+            "overseas_chinese": [
+                ("本人有效护照。", "Your valid passport."),
+                ("本人的结婚证和《离婚登记申请受理回执单》。",
+                 "Your marriage certificate and the acceptance receipt."),
+                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
+                _PHOTOS_SINGLE,
+            ],
+            "foreigner": [
+                ("本人有效护照或者其他有效的国际旅行证件。",
+                 "Your valid passport or other valid international travel document."),
+                ("本人的结婚证和《离婚登记申请受理回执单》。",
+                 "Your marriage certificate and the acceptance receipt."),
+                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
+                _PHOTOS_SINGLE,
+            ],
+        },
+    }
+
+
+def _reissue() -> dict:
+    return {
+        "conditions": [
+            ("结婚证或者离婚证遗失、损毁。", "Your marriage or divorce certificate was lost or damaged."),
+            ("当事人依法登记结婚或者离婚，现在仍维持该婚姻状况；状况已改变（如已离婚、复婚或丧偶）的，不补发证件，可以申请出具婚姻登记记录证明。",
+             "You registered the marriage or divorce and your status has not changed since; "
+             "if it has (divorced, remarried or widowed), no certificate is reissued but you "
+             "may ask for a certificate of the registration record."),
+            ("登记处能够查证婚姻登记档案；档案遗失的，需提交能够证明婚姻状况的证明材料。",
+             "The office can verify the registration record; if the record is lost, bring "
+             "papers that prove your marital status."),
+            ("补领结婚证的，双方一般应共同到场；补领离婚证的，本人到场即可。因故不能到场的，可以委托他人办理，需提交经公证的委托书和当事人身份证件复印件，受托人带本人身份证件。",
+             "For a marriage certificate both spouses normally come together; for a divorce "
+             "certificate you come yourself. If you cannot come, someone may apply for you "
+             "with a notarised power of attorney and a copy of your ID document, bringing "
+             "their own ID document."),
+        ],
+        "procedure": [
+            ("预约后到场签到取号，在窗口填写《申请补领婚姻登记证声明书》。",
+             "After booking, check in, take a number and fill in the reissue declaration at "
+             "the window."),
+            ("登记员查证婚姻登记档案，确认属实的当场补发证件。",
+             "The registrar verifies the registration record and, if it is confirmed, "
+             "reissues the certificate on the spot."),
+        ],
+        "documents": {
+            "mainland": [
+                ("本人有效的居民身份证。", "Your valid resident identity card."),
+                ("补领结婚证：3张近期2寸半身免冠双人合影照片；补领离婚证：2张近期2寸半身免冠单人照片。",
+                 "Marriage certificate: 3 recent 2-inch bareheaded photos of the two of you "
+                 "together; divorce certificate: 2 recent 2-inch bareheaded photos of "
+                 "yourself."),
+            ],
+            "hk_macau": [
+                ("本人有效的港澳居民来往内地通行证和香港或澳门居民身份证。",
+                 "Your valid Mainland Travel Permit and your Hong Kong or Macao identity card."),
+                ("照片要求同内地居民。", "Photos as for mainland residents."),
+            ],
+            "taiwan": [
+                ("本人有效的台湾居民来往大陆通行证和在台湾地区居住的有效身份证件。",
+                 "Your valid Mainland Travel Permit and your Taiwan identity document."),
+                ("照片要求同内地居民。", "Photos as for mainland residents."),
+            ],
+            "overseas_chinese": [
+                ("本人有效护照。", "Your valid passport."),
+                ("照片要求同内地居民。", "Photos as for mainland residents."),
+            ],
+            "foreigner": [
+                ("本人有效护照或者其他有效的国际旅行证件。",
+                 "Your valid passport or other valid international travel document."),
+                ("照片要求同内地居民。", "Photos as for mainland residents."),
+            ],
+        },
+    }
+
+
+_BUILDERS = {"marriage": _marriage, "divorce": _divorce,
+             "divorce-certificate": _divorce_certificate, "reissue": _reissue}
+
+
+def pick(text: Text, language: str | None = None) -> str:
+    """The Chinese or the English of a pair, by the request's language."""
+    language = language or current_language()
+    return text[1] if language.startswith("en") else text[0]
+
+
+def has_guide(service_code: str) -> bool:
+    return service_code in _BUILDERS
+
+
+def service_guide(service_code: str, cross_border: bool, language: str | None = None) -> dict:
+    """{"conditions": [str], "procedure": [str], "documents": [(kind label, [str])]} in the
+    request's language; cross-border applicant kinds only where the office takes them."""
+    data = _BUILDERS[service_code]()
+    kinds = ["mainland", *(CROSS_BORDER_KINDS if cross_border else ())]
+    return {
+        "conditions": [pick(item, language) for item in data["conditions"]],
+        "procedure": [pick(item, language) for item in data["procedure"]],
+        "documents": [(pick(APPLICANT_KINDS[kind], language),
+                       [pick(item, language) for item in data["documents"][kind]])
+                      for kind in kinds],
+    }

@@ -1,0 +1,229 @@
+"""What a registrar's window does: call the next ticket, recall, no-show, transfer,
+complete (registered, or refused with one of the 五不办), pause and resume.
+
+Call-next is ONE claiming statement, so that two windows pressing "next" at the same moment
+never get the same ticket:
+
+    UPDATE tickets SET status = 'called', window_id = :w, …
+    WHERE id = (SELECT id FROM tickets WHERE <waiting, this window's services>
+                ORDER BY <queue order> LIMIT 1 FOR UPDATE SKIP LOCKED)
+      AND status = 'waiting'
+    RETURNING id
+
+On PostgreSQL the row lock with SKIP LOCKED means a claim never hands out a ticket another
+transaction holds; on SQLite (which ignores FOR UPDATE) the statement runs inside
+`write_transaction()` (BEGIN IMMEDIATE), so claims are serialised by the write lock. Calls at
+one office also take turns on PostgreSQL (see `_serialise_calls`).
+"""
+
+from sqlalchemy import select, text, update
+
+from booking.models import Appointment
+from core.audit import record_audit
+from core.clock import utcnow
+from core.database import write_transaction
+from core.errors import ApiError, InvalidRequest
+from core.extensions import db
+from hallqueue.common import office_today, window_by_number
+from hallqueue.models import REFUSAL_REASONS, CallEvent, Ticket
+from hallqueue.ordering import callable_by, order_by_clause
+from hallqueue.tickets import queue_called_sms, queue_near_turn_sms
+from offices.models import Office, Window
+
+OUTCOMES = ("registered", "refused")
+
+
+def _claim_statement(window: Window, staff, day, now):
+    day_ticket = (select(Ticket.id).where(*callable_by(window, day))
+                  .order_by(*order_by_clause()).limit(1)
+                  .with_for_update(skip_locked=True).scalar_subquery())
+    return (update(Ticket)
+            .where(Ticket.id == day_ticket, Ticket.status == "waiting")
+            .values(status="called", window_id=window.id, called_at=now,
+                    called_by_id=getattr(staff, "id", None), call_count=Ticket.call_count + 1)
+            .returning(Ticket.id)
+            .execution_options(synchronize_session=False))
+
+
+CALL_LOCK_SPACE = 5701  # pg_advisory_xact_lock(space, office id): this office's calls
+
+
+def _serialise_calls(office: Office) -> None:
+    """On PostgreSQL, calls at one office take turns (a transaction-scoped advisory lock;
+    SQLite's BEGIN IMMEDIATE does the same). The claim alone is safe without it, but the same
+    transaction also marks the next tickets' "near turn" SMS: without turns, those row locks
+    could make a concurrent claim skip (SKIP LOCKED) a ticket that should go first, or
+    deadlock with it. A call takes milliseconds, so turns cost nothing a person could see."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :office)"),
+                           {"space": CALL_LOCK_SPACE, "office": office.id})
+
+
+def _announce(office: Office, ticket: Ticket, window_number: str, kind: str, now) -> CallEvent:
+    event = CallEvent(office_id=office.id, ticket_id=ticket.id, window_number=window_number,
+                      number=ticket.number, kind=kind, called_at=now)
+    db.session.add(event)
+    queue_called_sms(office, ticket, window_number)
+    return event
+
+
+def backup_windows_open(office: Office) -> bool:
+    from hours.calendar import day_plan
+
+    peak = day_plan(office, office_today(office)).peak
+    return peak is not None and peak.open_backup_windows
+
+
+def call_next(office: Office, window: Window, staff) -> Ticket | None:
+    """Claim the first waiting ticket this window serves; None when nobody waits for it.
+    A paused window calls nothing (409 window_paused); a backup window calls only on a peak
+    day whose rule opens backup windows (409 window_closed)."""
+    if window.paused:
+        raise ApiError(409, "window_paused", f"Window {window.number} is paused; resume it first.")
+    if window.backup and not backup_windows_open(office):
+        raise ApiError(409, "window_closed",
+                       f"Window {window.number} is a backup window: it opens on peak days only.")
+    if not window.services:
+        return None
+    now = utcnow()
+    with write_transaction():
+        _serialise_calls(office)
+        ticket_id = db.session.execute(_claim_statement(window, staff, office_today(office), now)).scalar()
+        if ticket_id is None:
+            return None
+        ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+        _announce(office, ticket, window.number, "call", now)
+        queue_near_turn_sms(office, ticket.service_code)
+        record_audit(staff, "ticket.call", f"ticket:{ticket.id}", office.id,
+                     number=ticket.number, window=window.number)
+    return ticket
+
+
+def _called_ticket(ticket: Ticket, action: str) -> None:
+    if ticket.status != "called":
+        raise ApiError(409, "ticket_not_called",
+                       f"Ticket {ticket.number} is {ticket.status}; only a called ticket can be "
+                       f"{action}.")
+
+
+def _window_of(ticket: Ticket) -> Window:
+    window = db.session.get(Window, ticket.window_id) if ticket.window_id else None
+    if window is None:  # pragma: no cover - a called ticket always has a window
+        raise ApiError(409, "ticket_not_called", "The ticket has no window.")
+    return window
+
+
+def recall(office: Office, ticket: Ticket, staff) -> Ticket:
+    """Announce a called ticket again on the display (and by SMS)."""
+    now = utcnow()
+    with write_transaction():
+        db.session.refresh(ticket)
+        _called_ticket(ticket, "recalled")
+        window = _window_of(ticket)
+        ticket.call_count += 1
+        _announce(office, ticket, window.number, "recall", now)
+        record_audit(staff, "ticket.recall", f"ticket:{ticket.id}", office.id,
+                     number=ticket.number, window=window.number)
+    return ticket
+
+
+def no_show(office: Office, ticket: Ticket, staff) -> Ticket:
+    with write_transaction():
+        db.session.refresh(ticket)
+        _called_ticket(ticket, "marked as no-show")
+        ticket.status = "no_show"
+        ticket.completed_at = utcnow()
+        ticket.completed_by_id = getattr(staff, "id", None)
+        if ticket.appointment_id is not None:
+            from booking.services import mark_no_show
+
+            mark_no_show(db.session.get(Appointment, ticket.appointment_id))
+        record_audit(staff, "ticket.no_show", f"ticket:{ticket.id}", office.id,
+                     number=ticket.number)
+    return ticket
+
+
+def complete(office: Office, ticket: Ticket, staff, outcome: object,
+             reason: object = None) -> Ticket:
+    """Registered, or refused with one of the 五不办. A divorce registered starts the couple's
+    cooling-off period; an appointment's ticket completes the appointment; the person gets
+    the "rate our service" SMS (feedback.ratings)."""
+    if outcome not in OUTCOMES:
+        raise InvalidRequest("outcome must be registered or refused")
+    if outcome == "refused":
+        if reason not in REFUSAL_REASONS:
+            raise InvalidRequest("a refusal needs a reason, one of " + ", ".join(REFUSAL_REASONS))
+    elif reason not in (None, ""):
+        raise InvalidRequest("a reason is given only for a refusal")
+    now = utcnow()
+    with write_transaction():
+        db.session.refresh(ticket)
+        _called_ticket(ticket, "completed")
+        ticket.status = "completed"
+        ticket.outcome = outcome
+        ticket.refusal_reason = reason if outcome == "refused" else None
+        ticket.completed_at = now
+        ticket.completed_by_id = getattr(staff, "id", None)
+        appointment = None
+        if ticket.appointment_id is not None:
+            from booking.services import mark_completed
+
+            appointment = db.session.get(Appointment, ticket.appointment_id)
+            mark_completed(appointment)
+        if ticket.service_code == "divorce" and outcome == "registered":
+            from booking.services import record_divorce_application
+
+            record_divorce_application(office, list(ticket.party_hashes or ()), ticket.date,
+                                       appointment=appointment)
+        from feedback.ratings import queue_rating_sms
+
+        db.session.flush()
+        queue_rating_sms(ticket)  # 好差评: "rate our service", also after a refusal
+        record_audit(staff, "ticket.complete", f"ticket:{ticket.id}", office.id,
+                     number=ticket.number, outcome=outcome, reason=ticket.refusal_reason)
+    return ticket
+
+
+def transfer(office: Office, ticket: Ticket, staff, service: object = None,
+             window: object = None) -> Ticket:
+    """Put a called ticket back in the queue, ahead of the others: for another service (any
+    window serving it calls it) and/or for one window (only that window calls it)."""
+    if service in (None, "") and window in (None, ""):
+        raise InvalidRequest("give the service or the window to transfer to")
+    new_service = ticket.service_code
+    if service not in (None, ""):
+        if not isinstance(service, str) or service not in office.service_codes:
+            raise InvalidRequest(f"{office.code} does not offer the service {service!r}")
+        new_service = service
+    target = None
+    if window not in (None, ""):
+        if not isinstance(window, str):
+            raise InvalidRequest("window must be a window number (string)")
+        try:
+            target = window_by_number(office, window)
+        except ApiError:
+            raise InvalidRequest(f"{office.code} has no window {window!r}") from None
+        if new_service not in (target.services or []):
+            raise InvalidRequest(f"window {target.number} does not serve {new_service}")
+    with write_transaction():
+        db.session.refresh(ticket)
+        _called_ticket(ticket, "transferred")
+        previous = (ticket.service_code, ticket.window_id)
+        ticket.service_code = new_service
+        ticket.status = "waiting"
+        ticket.transferred_at = utcnow()
+        ticket.target_window_id = target.id if target else None
+        ticket.window_id = None
+        record_audit(staff, "ticket.transfer", f"ticket:{ticket.id}", office.id,
+                     number=ticket.number, from_service=previous[0], to_service=new_service,
+                     to_window=target.number if target else None)
+    return ticket
+
+
+def set_paused(office: Office, window: Window, staff, paused: bool) -> Window:
+    with write_transaction():
+        db.session.refresh(window)
+        window.paused = bool(paused)
+        record_audit(staff, "window.pause" if paused else "window.resume",
+                     f"window:{window.number}", office.id)
+    return window

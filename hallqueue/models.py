@@ -1,0 +1,88 @@
+"""Tickets, their daily numbering, and the calls that the hall display shows."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from core.extensions import db
+from core.types import UTCDateTime
+
+TICKET_STATUSES = ("waiting", "called", "completed", "no_show")
+PRIORITY_BOOKED, PRIORITY_GREEN, PRIORITY_WALK_IN = 0, 1, 2
+REFUSAL_REASONS = ("under_age", "not_present", "documents_incomplete", "no_civil_capacity",
+                   "not_voluntary")
+
+
+class TicketCounter(db.Model):
+    """The last number issued per office, day and service: `UPDATE … RETURNING` on it gives
+    numbers without gaps or duplicates."""
+
+    __tablename__ = "ticket_counters"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"), primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("office_id", "date", "number"),
+        UniqueConstraint("appointment_id"),  # one ticket per appointment
+        CheckConstraint("status IN ('waiting', 'called', 'completed', 'no_show')",
+                        name="status"),
+        CheckConstraint("outcome IS NULL OR outcome IN ('registered', 'refused')",
+                        name="outcome"),
+        Index("ix_tickets_queue", "office_id", "date", "status", "priority"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # the status page's secret
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    date: Mapped[date] = mapped_column(Date)
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
+    number: Mapped[str] = mapped_column(String(8))  # "J001"
+    sequence: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    priority: Mapped[int] = mapped_column(default=PRIORITY_WALK_IN)
+    green_channel: Mapped[bool] = mapped_column(default=False)
+    slot_start: Mapped[str | None] = mapped_column(String(5))  # booked tickets: order by slot
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    party_hashes: Mapped[list] = mapped_column(JSON, default=list)  # keyed hashes of those present
+    phone: Mapped[str] = mapped_column(String(20), default="")  # E.164, for "your turn" SMS
+    language: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"))
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    called_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    call_count: Mapped[int] = mapped_column(default=0)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    refusal_reason: Mapped[str | None] = mapped_column(String(32))
+    near_turn_sms_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A transfer puts the ticket back in the queue, ahead of the others: to a service (any
+    # window that serves it) or to one window (only that window calls it).
+    transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    target_window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"))
+    source: Mapped[str] = mapped_column(String(8), default="desk")  # desk | kiosk | api
+
+
+class CallEvent(db.Model):
+    """Each call and recall, newest last: the hall display's history and live feed."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (Index("ix_call_events_office_at", "office_id", "called_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    window_number: Mapped[str] = mapped_column(String(16))
+    number: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(8), default="call")  # call | recall
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,431 @@
+"""The hall's pages: front desk, kiosk, window chooser and window, hall display, the printed
+ticket and the public ticket status page. Each view parses input, calls one service function
+and renders; errors from the services become a flash message that says what to do."""
+
+import io
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core.auth import Role, current_staff, page_roles
+from core.clock import to_local
+from core.errors import ApiError
+from core.extensions import db
+from core.i18n import N_, list_sep, localized
+from core.privacy import decrypt, mask_phone
+from hallqueue import calling
+from hallqueue.common import (
+    issuing_hours,
+    office_by_code,
+    office_today,
+    services_by_code,
+    ticket_by_token,
+    window_by_number,
+)
+from hallqueue.display import display_state, spoken_text, ticket_status
+from hallqueue.models import REFUSAL_REASONS, Ticket
+from hallqueue.ordering import people_ahead, waiting_in_order
+from hallqueue.tickets import TicketRequest, issue_ticket
+from offices.models import Office, Window
+
+blueprint = Blueprint("hallqueue_pages", __name__)
+
+# Message ids (N_): translated where they are shown.
+GREEN_CHANNEL_REASONS = (N_("老年人"), N_("孕妇"), N_("残疾人"), N_("军人"))
+REFUSAL_LABELS = {
+    "under_age": N_("未达法定婚龄"),
+    "not_present": N_("当事人未亲自到场"),
+    "documents_incomplete": N_("证件材料不齐全或不符"),
+    "no_civil_capacity": N_("当事人不具有完全民事行为能力"),
+    "not_voluntary": N_("非双方自愿"),
+}
+STATUS_LABELS = {"waiting": N_("等候中"), "called": N_("请到窗口办理"),
+                 "completed": N_("已办结"), "no_show": N_("过号")}
+ID_TYPE_LABELS = {
+    "resident_id": N_("居民身份证"), "foreign_permanent_resident": N_("外国人永久居留身份证"),
+    "hk_macau_permit": N_("港澳居民来往内地通行证"),
+    "taiwan_permit": N_("台湾居民来往大陆通行证"), "passport": N_("护照"),
+}
+
+
+def green_reasons() -> str:
+    """Who may use the green channel, as one phrase: "老年人、孕妇、残疾人、军人"."""
+    return list_sep().join(_(reason) for reason in GREEN_CHANNEL_REASONS)
+
+
+def service_names(office: Office) -> dict[str, str]:
+    """The office's services by code, named in the request's language."""
+    return {s.code: localized(s, "name") for s in _service_options(office)}
+
+
+def error_message(error: ApiError, office: Office | None = None) -> str:
+    """What a person at the desk, kiosk or window should read for an error."""
+    messages = {
+        "appointment_not_found": _("未找到该预约，请核对预约码或证件号码。"),
+        "already_checked_in": _("该预约已经取号，请勿重复取号。"),
+        "wrong_day": _("该预约不是今天的，请按预约日期前来办理。"),
+        "wrong_office": _("该预约不在本登记处办理，请到预约的登记处取号。"),
+        "applicants_not_present": _("需要全部当事人本人到场：请扫描或输入每位当事人的证件号码（不到场不办）。"),
+        "invalid_id_number": _("证件号码不正确，请逐位核对。"),
+        "already_has_ticket": _("该当事人今天已取过此项业务的号，请留意叫号。"),
+        "appointment_not_active": _("该预约已取消或已失效，不能取号；可现场取号或重新预约。"),
+        "window_paused": _("本窗口已暂停叫号，请先恢复。"),
+        "window_closed": _("本窗口为备用窗口，仅在高峰日开放。"),
+        "ticket_not_called": _("该号码不在呼叫中，无法进行此操作。"),
+    }
+    if error.code == "office_closed" and office is not None:
+        return closed_message(office)
+    return messages.get(error.code) or _("操作未完成：%(detail)s", detail=error.detail)
+
+
+def closed_message(office: Office) -> str:
+    hours = issuing_hours(office)
+    if not hours.open_today:
+        return _("今天不办公，不能取号。请在办公日前来，或网上预约。")
+    return _("现在不是取号时间。今天的取号时间为 %(start)s 至 %(end)s。",
+             start=hours.start, end=hours.end)
+
+
+def _office_for_staff(code: str) -> Office:
+    office = office_by_code(code)
+    if not current_staff().can_act_for(office.id):
+        abort(403)
+    return office
+
+
+def _present_from_form() -> tuple[str, ...]:
+    return tuple(value for value in request.form.getlist("present") if value.strip())
+
+
+def _service_options(office: Office) -> list:
+    services = services_by_code()
+    return [services[code] for code in office.service_codes if code in services]
+
+
+def _applicant_rows(appointment, full_ids: bool) -> list[dict]:
+    rows = []
+    for applicant in appointment.applicants:
+        number = ""
+        if full_ids and applicant.id_number_enc:
+            try:
+                number = decrypt(applicant.id_number_enc)
+            except Exception:  # a key that was removed: show the masked form instead
+                number = ""
+        id_type = applicant.id_type
+        rows.append({"name": applicant.name,
+                     "id_type": _(ID_TYPE_LABELS[id_type]) if id_type in ID_TYPE_LABELS
+                     else id_type,
+                     "id_number": number or applicant.id_masked,
+                     "id_masked": applicant.id_masked, "sex": applicant.sex,
+                     "phone": mask_phone(applicant.phone) if applicant.phone else ""})
+    return rows
+
+
+def _lookup_appointment(office: Office, query: str):
+    """The appointment for the desk's preview, or a flash message."""
+    from booking.services import appointment_for_checkin
+
+    try:
+        return appointment_for_checkin(office, query)
+    except ApiError as error:
+        flash(error_message(error, office), "error")
+        return None
+
+
+def _recent_tickets(office: Office, limit: int = 20) -> list[Ticket]:
+    return db.session.scalars(
+        select(Ticket).where(Ticket.office_id == office.id, Ticket.date == office_today(office))
+        .order_by(Ticket.id.desc()).limit(limit)).all()
+
+
+# --- front desk ---------------------------------------------------------------------------
+
+def _by_code(text: str | None):
+    """The appointment whose code `text` is, or None. A desk URL carries an appointment
+    code only, and only codes are looked up from one: never an ID number."""
+    from booking.services import appointment_by_code
+
+    text = (text or "").strip()[:64]
+    return appointment_by_code(text) if text else None
+
+
+def _render_desk(office: Office, query: str = "", appointment=None):
+    return render_template(
+        "hallqueue/desk.html", office=office, query=query, appointment=appointment,
+        applicants=_applicant_rows(appointment, full_ids=True) if appointment else [],
+        services=_service_options(office), hours=issuing_hours(office),
+        green_reasons=green_reasons(), recent=_recent_tickets(office),
+        service_names=service_names(office),
+        status_labels=STATUS_LABELS)
+
+
+@blueprint.get("/desk/<office>")
+@page_roles(Role.DESK)
+def desk(office: str):
+    """The desk; `?code=` opens an appointment by its code (where a look-up leads)."""
+    office = _office_for_staff(office)
+    if "q" in request.args:  # an old link: a code still opens, an ID number is not looked up
+        found = _by_code(request.args.get("q"))
+        if found is None:
+            flash(_("请在查找框中输入或扫描：网址中只能带预约码，不能带证件号码。"), "error")
+        return redirect(url_for(".desk", office=office.code,
+                                code=found.code if found else None))
+    code = (request.args.get("code") or "").strip()
+    appointment = _by_code(code) if code else None
+    if code and appointment is None:  # the page's own links would repeat what the URL has
+        flash(error_message(ApiError(404, "appointment_not_found", ""), office), "error")
+        return redirect(url_for(".desk", office=office.code))
+    return _render_desk(office, query=appointment.code if appointment else "",
+                        appointment=appointment)
+
+
+@blueprint.post("/desk/<office>")
+@page_roles(Role.DESK)
+def desk_lookup(office: str):
+    """The look-up form (a POST, so that a typed or scanned ID number stays out of URLs,
+    access logs and browser history): found, it leads to `?code=<appointment code>`; not
+    found, the desk page again with the message and what was typed."""
+    office = _office_for_staff(office)
+    query = (request.form.get("q") or "").strip()[:64]
+    if not query:
+        flash(_("请扫描预约二维码，或输入预约码 / 当事人证件号码。"), "error")
+        return redirect(url_for(".desk", office=office.code), 303)
+    appointment = _lookup_appointment(office, query)
+    if appointment is None:
+        return _render_desk(office, query=query)
+    return redirect(url_for(".desk", office=office.code, code=appointment.code), 303)
+
+
+def _issue_from_form(office: Office, source: str):
+    form = request.form
+    phone = (form.get("phone") or "").strip()
+    if phone:
+        from booking.identity import IdentityError, normalise_phone
+
+        try:
+            phone = normalise_phone(phone)
+        except IdentityError as error:
+            flash(_(str(error)), "error")
+            return None
+    ticket_request = TicketRequest(
+        appointment=(form.get("appointment") or "").strip() or None,
+        service=(form.get("service") or "").strip() or None,
+        present=_present_from_form(), green_channel=form.get("green_channel") == "1",
+        phone=phone, source=source)
+    if bool(ticket_request.appointment) == bool(ticket_request.service):
+        flash(_("请先核验预约，或选择现场取号的业务。"), "error")
+        return None
+    try:
+        return issue_ticket(office, current_staff(), ticket_request)
+    except ApiError as error:
+        flash(error_message(error, office), "error")
+        return None
+
+
+@blueprint.post("/desk/<office>/tickets")
+@page_roles(Role.DESK)
+def desk_issue(office: str):
+    office = _office_for_staff(office)
+    ticket = _issue_from_form(office, "desk")
+    if ticket is None:
+        found = _by_code(request.form.get("appointment"))
+        return redirect(url_for(".desk", office=office.code,
+                                code=found.code if found else None))
+    flash(_("已取号 %(number)s。", number=ticket.number), "success")
+    return redirect(url_for(".print_ticket", office=office.code, ticket_id=ticket.id))
+
+
+@blueprint.get("/desk/<office>/tickets/<int:ticket_id>/print")
+@page_roles(Role.DESK)
+def print_ticket(office: str, ticket_id: int):
+    office = _office_for_staff(office)
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None or ticket.office_id != office.id:
+        abort(404)
+    return render_template("hallqueue/print.html", office=office, ticket=ticket,
+                           **_receipt(office, ticket), back=url_for(".desk",
+                                                                    office=office.code))
+
+
+def _receipt(office: Office, ticket: Ticket) -> dict:
+    service = services_by_code()[ticket.service_code]
+    return {"service_name": localized(service, "name"), "ahead": people_ahead(ticket),
+            "issued_local": to_local(ticket.issued_at, office.timezone),
+            "status_url": status_url(ticket)}
+
+
+def status_url(ticket: Ticket) -> str:
+    base = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+    return base + url_for("hallqueue_pages.ticket_page", token=ticket.token)
+
+
+# --- kiosk --------------------------------------------------------------------------------
+
+@blueprint.route("/kiosk/<office>", methods=["GET", "POST"])
+@page_roles(Role.DESK)
+def kiosk(office: str):
+    office = _office_for_staff(office)
+    hours = issuing_hours(office)
+    ticket = None
+    if request.method == "POST":
+        ticket = _issue_from_form(office, "kiosk")
+        if ticket is None:
+            return redirect(url_for(".kiosk", office=office.code))
+        return render_template("hallqueue/kiosk_ticket.html", office=office, ticket=ticket,
+                               **_receipt(office, ticket),
+                               back=url_for(".kiosk", office=office.code))
+    services = _service_options(office)
+    return render_template("hallqueue/kiosk.html", office=office, hours=hours,
+                           closed=None if hours.is_open_now else closed_message(office),
+                           services=services, green_reasons=green_reasons())
+
+
+# --- windows ------------------------------------------------------------------------------
+
+@blueprint.get("/window/<office>")
+@page_roles(Role.REGISTRAR)
+def window_chooser(office: str):
+    office = _office_for_staff(office)
+    windows = [w for w in office.windows if w.active]
+    return render_template("hallqueue/window_chooser.html", office=office, windows=windows,
+                           service_names=service_names(office))
+
+
+def _window_tickets(office: Office, window: Window) -> list[Ticket]:
+    return db.session.scalars(
+        select(Ticket).where(Ticket.office_id == office.id, Ticket.window_id == window.id,
+                             Ticket.status == "called", Ticket.date == office_today(office))
+        .order_by(Ticket.called_at.desc(), Ticket.id.desc())).all()
+
+
+def _ticket_people(ticket: Ticket) -> list[dict]:
+    if ticket.appointment_id is None:
+        return []
+    from booking.models import Appointment
+
+    appointment = db.session.get(Appointment, ticket.appointment_id)
+    return _applicant_rows(appointment, full_ids=False) if appointment else []
+
+
+@blueprint.get("/window/<office>/<window_number>")
+@page_roles(Role.REGISTRAR)
+def window_page(office: str, window_number: str):
+    office = _office_for_staff(office)
+    window = window_by_number(office, window_number)
+    current = _window_tickets(office, window)
+    services = service_names(office)
+    day = office_today(office)
+    upcoming = {code: waiting_in_order(office.id, day, code)[:5]
+                for code in window.services or [] if code in services}
+    return render_template(
+        "hallqueue/window.html", office=office, window=window, current=current,
+        people={t.id: _ticket_people(t) for t in current}, services=services,
+        upcoming=upcoming, refusal_labels=REFUSAL_LABELS, refusal_reasons=REFUSAL_REASONS,
+        other_windows=[w for w in office.windows if w.active and w.id != window.id])
+
+
+@blueprint.post("/window/<office>/<window_number>")
+@page_roles(Role.REGISTRAR)
+def window_action(office: str, window_number: str):
+    office = _office_for_staff(office)
+    window = window_by_number(office, window_number)
+    action = request.form.get("action", "")
+    staff = current_staff()
+    ticket = None
+    ticket_id = request.form.get("ticket", "")
+    if ticket_id:
+        ticket = db.session.get(Ticket, int(ticket_id)) if ticket_id.isdigit() else None
+        if ticket is None or ticket.office_id != office.id:
+            flash(_("找不到该号码，请刷新页面。"), "error")
+            return redirect(url_for(".window_page", office=office.code,
+                                    window_number=window.number))
+    try:
+        if action == "call":
+            called = calling.call_next(office, window, staff)
+            if called is None:
+                flash(_("目前没有等候本窗口业务的号码。"), "info")
+            else:
+                flash(_("已呼叫 %(number)s。", number=called.number), "success")
+        elif action in ("recall", "no_show", "register", "refuse", "transfer") and ticket:
+            if action == "recall":
+                calling.recall(office, ticket, staff)
+                flash(_("已重新呼叫 %(number)s。", number=ticket.number), "success")
+            elif action == "no_show":
+                calling.no_show(office, ticket, staff)
+                flash(_("%(number)s 已记为过号。", number=ticket.number), "info")
+            elif action == "register":
+                calling.complete(office, ticket, staff, "registered")
+                flash(_("%(number)s 已办结。", number=ticket.number), "success")
+            elif action == "refuse":
+                reason = request.form.get("reason") or None
+                if reason not in REFUSAL_REASONS:
+                    flash(_("不予办理须选择原因（五不办之一）。"), "error")
+                else:
+                    calling.complete(office, ticket, staff, "refused", reason)
+                    flash(_("%(number)s 不予办理：%(reason)s。", number=ticket.number,
+                            reason=_(REFUSAL_LABELS[reason])), "info")
+            else:
+                target = request.form.get("target", "")
+                kind, _sep, value = target.partition(":")
+                if kind not in ("service", "window") or not value:
+                    flash(_("请选择转到哪项业务或哪个窗口。"), "error")
+                else:
+                    calling.transfer(office, ticket, staff,
+                                     service=value if kind == "service" else None,
+                                     window=value if kind == "window" else None)
+                    flash(_("%(number)s 已转出。", number=ticket.number), "info")
+        elif action in ("pause", "resume"):
+            calling.set_paused(office, window, staff, action == "pause")
+            flash(_("本窗口已暂停叫号。") if action == "pause" else _("本窗口已恢复叫号。"), "info")
+        else:
+            flash(_("未知操作，请刷新页面后重试。"), "error")
+    except ApiError as error:
+        flash(error_message(error, office), "error")
+    return redirect(url_for(".window_page", office=office.code,
+                            window_number=window.number))
+
+
+# --- hall display and ticket status (public) ----------------------------------------------
+
+@blueprint.get("/display/<office>")
+def display_page(office: str):
+    office = office_by_code(office)
+    return render_template("hallqueue/display.html", office=office,
+                           state=display_state(office, screen=True), spoken_text=spoken_text)
+
+
+@blueprint.get("/t/<token>")
+def ticket_page(token: str):
+    ticket = ticket_by_token(token)
+    office = db.session.get(Office, ticket.office_id)
+    return render_template("hallqueue/ticket.html", office=office, ticket=ticket,
+                           status=ticket_status(ticket, page=True),
+                           status_labels=STATUS_LABELS)
+
+
+@blueprint.get("/t/<token>/qr.svg")
+def ticket_qr(token: str):
+    ticket = ticket_by_token(token)
+    return Response(qr_svg(status_url(ticket)), mimetype="image/svg+xml")
+
+
+def qr_svg(text: str) -> str:
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
+                        border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()

@@ -1,0 +1,185 @@
+"""Queueing an SMS: add an outbox row to the caller's transaction. The caller commits; the
+`sms-dispatch` job sends it. A request never waits on Twilio."""
+
+import logging
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.clock import utcnow
+from core.database import write_transaction
+from core.extensions import db
+from core.privacy import mask_phone
+from notify.models import OutboxMessage, SmsOptOut
+from notify.phones import e164
+
+log = logging.getLogger(__name__)
+
+# Kinds that confirm a person's own action: they go even to numbers that opted out.
+TRANSACTIONAL_KINDS = frozenset({"booking_confirmed", "booking_rescheduled", "booking_cancelled"})
+
+RESENDABLE_STATUSES = ("failed", "undelivered")
+OPTED_OUT = "opted_out"  # error_code of a message not sent because its number opted out
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    region = current_app.config.get("DEFAULT_PHONE_REGION") or "+86"
+    return e164(phone, region)
+
+
+def queue_sms(to_phone: str, body: str, kind: str,
+              dedupe_key: str | None = None) -> OutboxMessage | None:
+    """Queue one message; None when the number opted out of this kind, when a message with
+    the same dedupe_key was queued before (in this transaction or an earlier one), or when
+    `to_phone` is no mobile number (an 11-digit mainland mobile gets +86)."""
+    if not to_phone:
+        return None
+    phone = normalise_phone(to_phone)
+    if phone is None:
+        log.warning("SMS %s not queued: %s is no mobile number", kind, mask_phone(to_phone))
+        return None
+    if kind not in TRANSACTIONAL_KINDS and is_opted_out(phone):
+        return None
+    if dedupe_key is not None:
+        with db.session.no_autoflush:
+            pending = any(isinstance(obj, OutboxMessage) and obj.dedupe_key == dedupe_key
+                          for obj in db.session.new)
+        if pending:
+            return None
+        existing = db.session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return None
+    message = OutboxMessage(to_phone=phone, body=body, kind=kind, dedupe_key=dedupe_key,
+                            status="pending", attempts=0, next_attempt_at=utcnow())
+    db.session.add(message)
+    return message
+
+
+def is_opted_out(phone: str) -> bool:
+    return db.session.get(SmsOptOut, phone) is not None
+
+
+def opt_out(phone: str, source: str = "inbound") -> bool:
+    """Record that `phone` wants no reminders or notices (commits). Messages of those kinds
+    still waiting for it are dropped (failed, error_code 'opted_out'). True when it is new.
+    One write transaction (BEGIN IMMEDIATE on SQLite: the look-up and the insert cannot
+    be overtaken by another writer between them)."""
+    try:
+        with write_transaction():
+            created = db.session.get(SmsOptOut, phone) is None
+            if created:
+                db.session.add(SmsOptOut(phone=phone, source=source))
+                db.session.flush()
+            _drop_pending_notices(phone)
+    except IntegrityError:  # a second STOP at the same moment (PostgreSQL) got there first
+        created = False
+        with write_transaction():
+            _drop_pending_notices(phone)
+    return created
+
+
+def _drop_pending_notices(phone: str) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.to_phone == phone, OutboxMessage.status == "pending",
+               OutboxMessage.kind.not_in(TRANSACTIONAL_KINDS))
+        .values(status="failed", error_code=OPTED_OUT,
+                error_message="the number opted out of reminders", updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+
+
+def opt_in(phone: str) -> bool:
+    """Undo an opt-out (commits). True when there was one."""
+    with write_transaction():
+        removed = db.session.execute(delete(SmsOptOut).where(SmsOptOut.phone == phone)).rowcount
+    return bool(removed)
+
+
+def mark_for_resend(message_id: int) -> OutboxMessage | None:
+    """Put a failed or undelivered message back in the queue, as new, in the caller's
+    transaction; None when it is not in a state that can be sent again."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id,
+               OutboxMessage.status.in_(RESENDABLE_STATUSES))
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_until=None,
+                claim_token=None, twilio_sid=None, provider_status=None, error_code=None,
+                error_message="", sent_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return None
+    message = db.session.get(OutboxMessage, message_id)
+    db.session.refresh(message)
+    return message
+
+
+class ResendRefused(Exception):
+    """Why a message cannot be sent again: `reason` is one of not_found, not_failed,
+    opted_out, changed."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def resend(message_id: int, user) -> OutboxMessage:
+    """An admin sends a failed or undelivered message again: it goes back to the queue as
+    new, audited. Raises ResendRefused with the reason otherwise."""
+    from core.audit import record_audit
+
+    with write_transaction():
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None:
+            raise ResendRefused("not_found")
+        if message.status not in RESENDABLE_STATUSES:
+            raise ResendRefused("not_failed")
+        if message.kind not in TRANSACTIONAL_KINDS and is_opted_out(message.to_phone):
+            raise ResendRefused("opted_out")
+        previous = {"status": message.status, "error_code": message.error_code or "",
+                    "twilio_sid": message.twilio_sid or "", "attempts": message.attempts}
+        message = mark_for_resend(message_id)
+        if message is None:  # changed under us
+            raise ResendRefused("changed")
+        record_audit(user, "sms.resend", target=f"sms:{message_id}", kind=message.kind,
+                     phone=mask_phone(message.to_phone), **previous)
+    return message
+
+
+def record_status_callback(sid: str, provider_status: str, error_code: str | None = None,
+                           ref: str | None = None) -> bool:
+    """Twilio's delivery report for `sid`; `ref` ("<id>.<attempt>", from our callback URL)
+    finds a message whose send has not been recorded yet (its dispatcher is still waiting
+    for the answer, died, or got no answer): it gets the SID, and the dispatcher records
+    it as sent without sending it again. False when no message matches."""
+    from core.database import is_postgres
+    from notify.status import apply_provider_status
+
+    with write_transaction():
+        query = select(OutboxMessage).where(OutboxMessage.twilio_sid == sid)
+        if is_postgres():
+            query = query.with_for_update()
+        message = db.session.scalar(query)
+        if message is None and ref:
+            message = _by_ref(ref, is_postgres())
+            if message is not None:
+                message.twilio_sid = sid
+        if message is None:
+            return False
+        apply_provider_status(message, provider_status, error_code)
+    return True
+
+
+def _by_ref(ref: str, lock: bool) -> OutboxMessage | None:
+    message_id, _, attempt = ref.partition(".")
+    if not (message_id.isdigit() and attempt.isdigit()):
+        return None
+    # still claimed by that attempt, or put back for a retry after it timed out or lost
+    # its connection (Twilio took it all the same): the next claim records it as sent
+    query = select(OutboxMessage).where(
+        OutboxMessage.id == int(message_id), OutboxMessage.attempts == int(attempt),
+        OutboxMessage.status.in_(("sending", "pending")), OutboxMessage.twilio_sid.is_(None))
+    if lock:
+        query = query.with_for_update()
+    return db.session.scalar(query)

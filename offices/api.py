@@ -1,0 +1,38 @@
+"""Public API: offices and services (CONTRACT §3)."""
+
+from flask import Blueprint, current_app
+from sqlalchemy import select
+
+from core.extensions import db
+from offices.models import Office, Service
+
+blueprint = Blueprint("offices_api", __name__, url_prefix="/api/v1")
+
+
+def office_json(office: Office) -> dict:
+    return {"code": office.code, "name": office.name, "address": office.address,
+            "phone": office.phone, "timezone": office.timezone,
+            "services": office.service_codes}
+
+
+@blueprint.get("/offices")
+def list_offices():
+    offices = db.session.scalars(
+        select(Office).where(Office.active.is_(True)).order_by(Office.id))
+    return {"offices": [office_json(office) for office in offices]}
+
+
+@blueprint.get("/services")
+def list_services():
+    order = {item["code"]: i for i, item in enumerate(current_app.config["SERVICES"])}
+    rows = sorted(db.session.scalars(select(Service)), key=lambda s: (order.get(s.code, 99), s.code))
+    return {"services": [{"code": s.code, "name": s.name, "name_en": s.name_en,
+                          "applicants": s.applicants} for s in rows]}
+
+
+OPENAPI_PATHS = {
+    "/offices": {"get": {"summary": "List offices", "tags": ["public"],
+                         "responses": {"200": {"description": "The offices"}}}},
+    "/services": {"get": {"summary": "List services", "tags": ["public"],
+                          "responses": {"200": {"description": "The services"}}}},
+}

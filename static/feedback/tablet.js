@@ -1,0 +1,24 @@
+// The rating tablet: reload when the ticket to rate changes (a new completion, or the
+// shown one was rated elsewhere), but never while someone is typing a comment.
+(function () {
+  var root = document.querySelector("[data-rating-state]");
+  if (!root) { return; }
+  var url = root.getAttribute("data-rating-state");
+  var shown = root.getAttribute("data-ticket") || "";
+  var comment = document.getElementById("comment");
+  function busy() {
+    return comment && (document.activeElement === comment || comment.value.trim() !== "");
+  }
+  function check() {
+    var request = new XMLHttpRequest();
+    request.open("GET", url);
+    request.onload = function () {
+      if (request.status !== 200) { return; }
+      var data = JSON.parse(request.responseText);
+      var current = data.ticket ? String(data.ticket.id) : "";
+      if (current !== shown && !busy()) { window.location.reload(); }
+    };
+    request.send();
+  }
+  window.setInterval(check, 5000);
+})();

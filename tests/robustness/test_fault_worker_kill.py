@@ -1,0 +1,104 @@
+"""kill -9 of gunicorn workers in the middle of a booking burst: the requests they were
+serving get no answer, but every booking that was answered 201 exists afterwards, no seat
+is counted without its appointment (or the other way round), and the server goes on."""
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+import requests
+from sqlalchemy import text
+
+from bench.database import CHECKS
+from core.extensions import db
+from tests.robustness.helpers import MONDAY, SERVER_ENV, TUESDAY, booking
+from tests.support.races import codes
+
+pytestmark = pytest.mark.slow
+
+STARTS = ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "13:30", "14:00", "14:30",
+          "15:00", "15:30", "16:00", "16:30"]
+BURST = 90
+CLIENTS = 30
+
+
+def _integrity() -> dict:
+    db.session.rollback()  # see what the servers committed
+    return {name: db.session.execute(text(sql)).scalar() for name, sql in CHECKS.items()}
+
+
+def test_killing_workers_mid_burst_loses_no_booking(robust_office, live_server_for):
+    server = live_server_for(workers=4, env=SERVER_ENV)
+    url = f"{server.url}/api/v1/appointments"
+    bodies = [booking(1000 + i, day=(MONDAY, TUESDAY)[i % 2], start=STARTS[i % len(STARTS)])
+              for i in range(BURST)]
+    results: list = [None] * BURST
+    done = threading.Semaphore(0)
+    next_index = iter(range(BURST))
+    lock = threading.Lock()
+
+    def client():
+        while True:
+            with lock:
+                i = next(next_index, None)
+            if i is None:
+                return
+            try:
+                results[i] = requests.post(url, json=bodies[i], timeout=60)
+            except requests.RequestException as error:
+                results[i] = error
+            done.release()
+
+    killed = []
+
+    def killer():
+        # once a fifth of the burst is answered, the workers are all busy: kill two of them,
+        # a moment apart, each in the middle of whatever booking it is serving
+        for _ in range(BURST // 5):
+            done.acquire()
+        for _ in range(2):
+            pids = server.worker_pids()
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+            time.sleep(0.15)
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    watcher = threading.Thread(target=killer)
+    watcher.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads + [watcher]:
+        thread.join(120)
+
+    outcome = codes(results)
+    assert len(killed) == 2
+    assert outcome[201] > 0
+    assert sum(outcome.values()) == BURST
+    # only the dead workers' requests went unanswered; nothing was answered with a 5xx
+    unanswered = sum(1 for r in results if isinstance(r, Exception))
+    assert all(r.status_code < 500 for r in results if not isinstance(r, Exception)), outcome
+    # a sync worker serves one request at a time: each kill cut exactly that one off
+    assert 1 <= unanswered <= len(killed), outcome
+
+    # every 201 is in the database, with its seat
+    booked = [r.json()["code"] for r in results
+              if not isinstance(r, Exception) and r.status_code == 201]
+    db.session.rollback()
+    found = {row[0] for row in db.session.execute(text("SELECT code FROM appointments"))}
+    assert set(booked) <= found
+    # a killed request either committed fully or not at all: appointments and seats agree
+    assert _integrity() == dict.fromkeys(CHECKS, 0)
+    assert len(found) - len(booked) <= unanswered  # committed, but the answer died with it
+
+    # the master replaced the workers: the server goes on booking
+    deadline = time.monotonic() + 30
+    while len(server.worker_pids()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(server.worker_pids()) == 4
+    assert not set(killed) & set(server.worker_pids())
+    after = requests.post(url, json=booking(5000, start="16:30", day=TUESDAY), timeout=60)
+    assert after.status_code in (201, 409), after.text
+    if after.status_code == 409:
+        assert after.json()["code"] == "slot_full"

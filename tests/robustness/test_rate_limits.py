@@ -1,0 +1,127 @@
+"""Rate limits on booking, look-ups and login (429 rate_limited, per client address), the
+account lockout after repeated wrong passwords, and — behind several workers — one shared
+count in Redis (RATELIMIT_STORAGE_URI, docs/deploy.md)."""
+
+import uuid
+
+import pytest
+import requests
+
+from core.extensions import db
+from staff.services import create_user
+from tests.robustness.helpers import booking
+
+LIMITED = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
+           "RATELIMIT_BOOKING": "5 per minute", "RATELIMIT_LOOKUP": "8 per minute",
+           "RATELIMIT_LOGIN": "4 per minute"}
+
+
+def _from(address: str) -> dict:
+    return {"REMOTE_ADDR": address}
+
+
+def _until_limited(send, limit: int) -> list[int]:
+    return [send().status_code for _ in range(limit + 2)]
+
+
+def _assert_limited(statuses: list[int], limit: int, response) -> None:
+    assert 429 not in statuses[:limit], statuses
+    assert statuses[limit:] == [429, 429], statuses
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "rate_limited"
+    assert response.headers.get("Retry-After")
+
+
+class TestLimits:
+    @pytest.fixture
+    def app_overrides(self):
+        # a key prefix of its own: the limiter's storage outlives one app in this process
+        return LIMITED | {"RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
+
+    def test_booking(self, app, robust_office, client):
+        client.environ_base.update(_from("10.0.0.1"))
+        send = iter(range(100))
+        starts = ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "13:30", "14:00"]
+
+        def book():
+            i = next(send)
+            return client.post("/api/v1/appointments", json=booking(i, start=starts[i]))
+
+        statuses = _until_limited(book, 5)
+        last = client.post("/api/v1/appointments", json=booking(99))
+        _assert_limited(statuses, 5, last)
+        assert statuses[:5] == [201] * 5
+        # another couple, from another address, is not held back by the first
+        other = app.test_client()
+        other.environ_base.update(_from("10.0.0.2"))
+        assert other.post("/api/v1/appointments",
+                          json=booking(50, start="16:00")).status_code == 201
+
+    def test_lookup(self, app, robust_office, client):
+        client.environ_base.update(_from("10.0.1.1"))
+        token = client.post("/api/v1/appointments", json=booking(1)).get_json()["token"]
+        statuses = _until_limited(lambda: client.get(f"/api/v1/appointments/{token}"), 8)
+        _assert_limited(statuses, 8, client.get(f"/api/v1/appointments/{token}"))
+        # guessing tokens is the same look-up: limited as well
+        guess = client.get("/api/v1/appointments/" + "A" * 32)
+        assert guess.status_code == 429
+
+    def test_login_api_and_page(self, app, robust_office, client):
+        create_user("limited", "desk", "password-123", "robust")
+        db.session.commit()
+        client.environ_base.update(_from("10.0.2.1"))
+        statuses = _until_limited(lambda: client.post("/api/v1/auth/token", json={
+            "username": "limited", "password": "wrong-password"}), 4)
+        _assert_limited(statuses, 4, client.post("/api/v1/auth/token", json={
+            "username": "limited", "password": "password-123"}))
+        page = app.test_client()
+        page.environ_base.update(_from("10.0.2.2"))
+        statuses = [page.post("/staff/login", data={"username": "nobody", "password": "x"})
+                    .status_code for _ in range(6)]
+        assert 429 not in statuses[:4] and statuses[4:] == [429, 429], statuses
+
+
+def test_lockout_after_repeated_wrong_passwords(app, robust_office, client, set_now):
+    create_user("careful", "registrar", "password-123", "robust")
+    db.session.commit()
+    failures = app.config["LOGIN_LOCKOUT_FAILURES"]
+    for _ in range(failures):
+        wrong = client.post("/api/v1/auth/token", json={"username": "careful",
+                                                       "password": "guess"})
+        assert wrong.status_code == 401 and wrong.get_json()["code"] == "invalid_credentials"
+    # locked: even the right password is refused, through the API and the login page
+    right = {"username": "careful", "password": "password-123"}
+    assert client.post("/api/v1/auth/token", json=right).status_code == 401
+    assert client.post("/staff/login", data=right).status_code == 200  # the form again
+    # after LOGIN_LOCKOUT_MINUTES the right password works again
+    minutes = app.config["LOGIN_LOCKOUT_MINUTES"]
+    set_now(f"2026-06-10T10:{minutes + 1:02d}:00+08:00")
+    answer = client.post("/api/v1/auth/token", json=right)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["role"] == "registrar"
+
+
+@pytest.mark.slow
+def test_limits_are_shared_by_all_workers_through_redis(robust_office, live_server_for):
+    import redis
+
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        from tests.support.databases import in_ci
+
+        if in_ci():
+            pytest.fail(f"Redis is not reachable at {url}: {error}")
+        pytest.skip(f"Redis is not reachable at {url}: {error}")
+    from tests.robustness.helpers import SERVER_ENV
+
+    server = live_server_for(workers=3, env=SERVER_ENV | {
+        "XIYUE_RATELIMIT_ENABLED": "true", "XIYUE_RATELIMIT_STORAGE_URI": url,
+        "XIYUE_RATELIMIT_KEY_PREFIX": f"xiyue-test-{uuid.uuid4().hex}",
+        "XIYUE_RATELIMIT_LOOKUP": "10 per minute"})
+    statuses = [requests.get(f"{server.url}/api/v1/appointments/{'B' * 32}", timeout=30)
+                .status_code for _ in range(16)]
+    # three workers, one count: ten look-ups, then 429 — not ten per worker
+    assert statuses[:10] == [404] * 10, statuses
+    assert set(statuses[10:]) == {429}, statuses

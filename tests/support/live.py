@@ -1,0 +1,99 @@
+"""Real servers for tests that race real requests: gunicorn with several worker processes,
+against the test's own database."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+HOOKS_MODULE = "tests.support.gunicorn_hooks"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path):
+        self.url = url
+        self.process = process
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                             text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url + "/api/v1/services", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@contextmanager
+def live_server(database_url: str, tmp_path: Path, workers: int = 4,
+                env: dict | None = None, threads: int = 1):
+    """Run `gunicorn wsgi:app` with `workers` processes; yield a LiveServer."""
+    port = free_port()
+    log_path = tmp_path / f"gunicorn-{port}.log"
+    ready_dir = tmp_path / f"gunicorn-{port}-ready"
+    ready_dir.mkdir()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "XIYUE_RATELIMIT_ENABLED": "false",
+        "XIYUE_SQLITE_CHECK_DEFERRED_WRITES": "true",  # core.database: loud, not rare
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "XIYUE_TEST_READY_DIR": str(ready_dir),
+        **(env or {}),
+    }
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+               "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
+               "--timeout", "60", "--graceful-timeout", "5",
+               "--config", f"python:{HOOKS_MODULE}", "wsgi:app"]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    server = LiveServer(url, process, log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited early:\n{server.log()}")
+            if len(list(ready_dir.iterdir())) >= workers and _answers(url):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn's {workers} workers were not all up within "
+                                   f"60 s:\n{server.log()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen, grace_seconds: float = 15) -> None:
+    """SIGTERM to the server's process group, SIGKILL after `grace_seconds`."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
