@@ -23,18 +23,38 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, url: str, process: subprocess.Popen, log_path: Path):
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path, busy_dir: Path):
         self.url = url
         self.process = process
         self.log_path = log_path
+        self.busy_dir = busy_dir
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def worker_pids(self) -> list[int]:
+        """The master's live workers (a killed worker not yet reaped is a zombie: not listed)."""
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
                              text=True).stdout
-        return [int(pid) for pid in out.split()]
+        return [int(pid) for pid in out.split() if _alive(int(pid))]
+
+    def busy_worker_pids(self) -> list[int]:
+        """Live workers inside a request now (between gunicorn's pre_request and post_request
+        hooks, tests.support.gunicorn_hooks)."""
+        workers = set(self.worker_pids())
+        return [pid for pid in self.busy_pids_marked() if pid in workers]
+
+    def busy_pids_marked(self) -> set[int]:
+        """Pids whose last request began and never ended: busy now, or killed inside one."""
+        return {int(path.name) for path in self.busy_dir.iterdir()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _answers(url: str) -> bool:
@@ -52,6 +72,8 @@ def live_server(database_url: str, tmp_path: Path, workers: int = 4,
     log_path = tmp_path / f"gunicorn-{port}.log"
     ready_dir = tmp_path / f"gunicorn-{port}-ready"
     ready_dir.mkdir()
+    busy_dir = tmp_path / f"gunicorn-{port}-busy"
+    busy_dir.mkdir()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -60,6 +82,7 @@ def live_server(database_url: str, tmp_path: Path, workers: int = 4,
         "XIYUE_SQLITE_CHECK_DEFERRED_WRITES": "true",  # core.database: loud, not rare
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "XIYUE_TEST_READY_DIR": str(ready_dir),
+        "XIYUE_TEST_BUSY_DIR": str(busy_dir),
         **(env or {}),
     }
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
@@ -70,7 +93,7 @@ def live_server(database_url: str, tmp_path: Path, workers: int = 4,
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    server = LiveServer(url, process, log_path)
+    server = LiveServer(url, process, log_path, busy_dir)
     try:
         deadline = time.monotonic() + 60
         while True:
