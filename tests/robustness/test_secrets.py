@@ -5,6 +5,7 @@ near miss of a real token finds nothing."""
 import math
 import re
 
+from booking.services import CODE_ALPHABET
 from core.extensions import db
 from staff.services import create_user
 from tests.robustness.helpers import MONDAY, TUESDAY, booking, ids_of
@@ -15,10 +16,15 @@ URLSAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 APPOINTMENTS = 60
 
 
-def _bits(values: list[str]) -> float:
-    """Entropy of one value if each character is drawn uniformly from the characters seen."""
-    alphabet = set("".join(values))
-    return min(len(v) for v in values) * math.log2(len(alphabet))
+def _bits(values: list[str], alphabet: str | None = None) -> float:
+    """Entropy of one value if each character is drawn uniformly from `alphabet`, or from the
+    characters seen. A declared alphabet must hold every character seen, and nearly all of it
+    must be seen (a few hundred draws can miss a letter by chance, never a tenth of them)."""
+    seen = set("".join(values))
+    if alphabet is not None:
+        assert seen <= set(alphabet), f"characters outside the alphabet: {seen - set(alphabet)}"
+        assert len(seen) >= 0.9 * len(alphabet), f"only {len(seen)} of {len(alphabet)} seen"
+    return min(len(v) for v in values) * math.log2(len(alphabet or seen))
 
 
 def _not_sequential(codes: list[str], alphabet_size: int) -> None:
@@ -52,7 +58,8 @@ def test_booking_codes_and_manage_tokens(app, robust_office, client):
     tokens = [m["token"] for m in made]
     assert all(re.fullmatch(r"[A-Z0-9]{6,12}", code) for code in codes)
     assert len(set(codes)) == len(codes)
-    assert _bits(codes) >= 40, f"codes carry about {_bits(codes):.0f} bits"
+    bits = _bits(codes, CODE_ALPHABET)
+    assert bits >= 40, f"codes carry about {bits:.0f} bits"
     _not_sequential(codes, len(set("".join(codes))))
 
     assert len(set(tokens)) == len(tokens)
