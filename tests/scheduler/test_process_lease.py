@@ -14,7 +14,7 @@ from core.extensions import db
 from scheduler import runner
 from scheduler.models import JOBSTORE_TABLE, JobRun, SchedulerLease, apscheduler_jobs
 from scheduler.process import SchedulerProcess, SchedulerSetupError, scheduled_jobs
-from scheduler.registry import get_job, make_trigger, scheduler_timezone
+from scheduler.registry import get_job, make_trigger, schedule_for, scheduler_timezone
 
 
 @pytest.fixture
@@ -58,14 +58,21 @@ def test_takes_the_lease_starts_jobs_and_stops_them_when_the_lease_is_lost(app, 
 def test_a_run_missed_while_nobody_held_the_lease_is_caught_up_once(app):
     # the last scheduler stopped three days ago: the job store still holds the run it was
     # waiting for; with an unchanged schedule the next holder keeps it and catches up, once
-    # (coalesced: three missed days make one run, within the misfire grace time)
-    job = get_job("retention-purge")
+    # (coalesced: three missed days make one run, within the misfire grace time). The job
+    # runs daily an hour before now: its latest missed run is an hour old, well inside the
+    # 23-hour grace (at its own 03:30 it would be up to 24 hours old, outside the grace in
+    # the hour before 03:30); it alone is scheduled, so nothing else runs meanwhile.
     tz = scheduler_timezone(app.config)
+    app.config["SCHEDULER_JOBS"] = ["retention-purge"]
+    app.config["SCHEDULER_TRIGGERS"] = {
+        "retention-purge": {"daily": f"{datetime.now(tz) - timedelta(hours=1):%H:%M}"}}
+    job = get_job("retention-purge")
     store = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename=JOBSTORE_TABLE)},
         timezone=tz)
     store.start(paused=True)
-    store.add_job(runner.run_scheduled, trigger=make_trigger(job.schedule, tz), args=[job.id],
+    store.add_job(runner.run_scheduled, trigger=make_trigger(schedule_for(job, app.config), tz),
+                  args=[job.id],
                   id=job.id, name=job.id, coalesce=True, max_instances=1,
                   misfire_grace_time=job.misfire_grace_time,
                   next_run_time=datetime.now(UTC) - timedelta(days=3))
