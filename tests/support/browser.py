@@ -71,3 +71,34 @@ def new_page(chromium):
     yield make
     for context in contexts:
         context.close()
+
+
+# Records, in the page, the moment each value of an attribute first appears on an element
+# matching a selector (a MutationObserver runs right after the script that made the change),
+# so that a test's latency is the page's own, not the page's plus the test's polling.
+_RECORD_ATTRIBUTE = """([selector, name]) => {
+  const seen = window.__xiyueSeenAt = window.__xiyueSeenAt || {};
+  const note = element => {
+    const value = element.getAttribute(name);
+    if (value !== null && !(value in seen)) {
+      seen[value] = performance.timeOrigin + performance.now();
+    }
+  };
+  document.querySelectorAll(selector).forEach(note);
+  new MutationObserver(changes => changes.forEach(change => {
+    if (change.target.matches && change.target.matches(selector)) { note(change.target); }
+  })).observe(document.documentElement, {attributes: true, subtree: true,
+                                          attributeFilter: [name]});
+}"""
+
+
+def record_attribute_values(page, selector: str, name: str) -> None:
+    """From now on, note when each value of `name` first shows on `selector` (see
+    attribute_shown_at)."""
+    page.evaluate(_RECORD_ATTRIBUTE, [selector, name])
+
+
+def attribute_shown_at(page, value: str) -> float | None:
+    """When (time.time() seconds) the recorded attribute first had `value`, or None."""
+    shown = page.evaluate("value => (window.__xiyueSeenAt || {})[value]", value)
+    return None if shown is None else shown / 1000
