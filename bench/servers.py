@@ -12,7 +12,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.live import LiveServer, free_port, stop
+from tests.support.live import LiveServer, listening_socket, stop
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ACCESS_FORMAT = '%(m)s %(U)s %(s)s %(D)s'
@@ -49,19 +49,21 @@ class Server(LiveServer):
 def gunicorn(app_module: str, workers: int, log_dir: Path, env: dict | None = None,
              probe: str = "/api/v1/services", backlog: int = 2048):
     """Serve `app_module` (e.g. "wsgi:app") with `workers` sync workers; yield a Server."""
-    port = free_port()
+    listener = listening_socket()
+    port = listener.getsockname()[1]
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"gunicorn-{port}.log"
     access_path = log_dir / f"access-{port}.log"
     environment = {**os.environ, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **(env or {})}
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-               "--bind", f"127.0.0.1:{port}", "--backlog", str(backlog),
+               "--bind", f"fd://{listener.fileno()}", "--backlog", str(backlog),
                "--timeout", "120", "--graceful-timeout", "5",
                "--access-logfile", str(access_path), "--access-logformat", ACCESS_FORMAT,
                app_module]
-    with open(log_path, "w") as log:
+    with listener, open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   pass_fds=(listener.fileno(),))
     server = Server(f"http://127.0.0.1:{port}", process, log_path, access_path)
     try:
         wait_until_up(server, probe)

@@ -254,7 +254,9 @@ def test_the_rate_limit_paces_sends_per_sender(app, set_now, twilio):
     dispatch_outbox()
     stamps = sorted(r.received_at for r in twilio.requests)
     assert len(stamps) == 6
-    assert stamps[-1] - stamps[0] >= 0.9  # 6 sends at 5 per second span at least 1 s
+    # 6 sends at 5 per second are paced 1 s apart first to last (unpaced: about 0.05 s);
+    # stamped on arrival, the first may arrive a little late (a new connection): 0.8 s
+    assert stamps[-1] - stamps[0] >= 0.8
 
 
 def test_missing_credentials_leave_messages_queued(app, set_now, twilio):

@@ -24,6 +24,9 @@ Usage (tests and the SMS benchmark):
     double = TwilioDouble(account_sid="AC…", auth_token="…").start()
     double.url                 # "http://127.0.0.1:PORT": TWILIO_API_BASE_URL
     double.delay = 5           # seconds before each answer
+    held = double.hold_next()  # the next message send waits, recorded and unanswered:
+    held.reached.wait(10)      # ... until it has arrived (held.request is its record)
+    held.release()             # ... and until this (a kill can land while it is held)
     double.fail_next(2, status=500)             # the next 2 answers: 500, code 20500
     double.fail_number("+8613800000000", status=400, code=21211)   # always, for that To
     double.accept_then_drop(1) # the next message is accepted, then the connection is closed
@@ -85,6 +88,17 @@ class RecordedRequest:
 
 
 @dataclass
+class Hold:
+    """One message send held unanswered (TwilioDouble.hold_next)."""
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    request: RecordedRequest | None = None
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class _Failure:
     status: int
     code: int
@@ -108,6 +122,7 @@ class TwilioDouble:
         self._next_failures: list[_Failure] = []
         self._number_failures: dict[str, _Failure] = {}
         self._drops = 0
+        self._holds: list[Hold] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -165,14 +180,26 @@ class TwilioDouble:
         with self._lock:
             self._drops += count
 
+    def hold_next(self) -> Hold:
+        """The next message send (POST) is recorded, then waits unanswered until
+        `release()` (or 60 s): a send certainly in Twilio's hands at a chosen moment."""
+        hold = Hold()
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
     def clear(self) -> None:
-        """Forget requests, accepted messages, scripted behaviour, delay and clock."""
+        """Forget requests, accepted messages, scripted behaviour (holds released), delay
+        and clock."""
         with self._lock:
             self._requests.clear()
             self._stored.clear()
             self._next_failures.clear()
             self._number_failures.clear()
             self._drops = 0
+            for hold in self._holds:
+                hold.release()
+            self._holds.clear()
             self.delay = 0.0
             self.queue_seconds = 0.0
             self.list_lag = 0.0
@@ -389,6 +416,11 @@ class _Handler(BaseHTTPRequestHandler):
                                  query=query)
         with owner._lock:
             owner._requests.append(record)
+            hold = owner._holds.pop(0) if owner._holds and self.command == "POST" else None
+        if hold is not None:
+            hold.request = record
+            hold.reached.set()
+            hold.released.wait(60)
         if owner.delay:
             time.sleep(owner.delay)
         status, body = owner._answer(record, self.headers.get("Authorization", ""))

@@ -69,17 +69,18 @@ def test_killing_the_scheduler_mid_dispatch_loses_and_repeats_nothing(
     first = second = None
     try:
         first = start_scheduler("first", database_url, double.url, tmp_path)
-        # kill it once a few messages went out and another one is in Twilio's hands
-        # (a send that reached it less than 0.2 s ago: the 0.4 s answer is still to come)
-        wait_for(lambda: len(double.messages) >= 4
-              and any(r.answered_status == 0 and time.time() - r.received_at < 0.2
-                      for r in double.requests),
-              60, "the first sends", [first], interval=0.01)
-        kill_time = time.time()  # the double's clock: what was in Twilio's hands then
+        # kill it once a few messages went out and another one is in Twilio's hands: the
+        # double holds that send unanswered until the scheduler is dead
+        wait_for(lambda: len(double.messages) >= 4, 60, "the first sends", [first],
+                 interval=0.01)
+        held = double.hold_next()
+        wait_for(held.reached.is_set, 30, "a send in Twilio's hands", [first], interval=0.01)
         first.kill()
+        kill_time = time.time()  # the double's clock: what was in Twilio's hands then
+        held.release()
         in_flight = [r for r in double.requests if r.received_at <= kill_time
                      and (r.answered_status == 0 or r.answered_at > kill_time)]
-        assert in_flight, "the kill was meant to land while a send was in flight"
+        assert held.request in in_flight, "the kill was meant to land while a send was in flight"
         killed_at = time.monotonic()
 
         second = start_scheduler("second", database_url, double.url, tmp_path)

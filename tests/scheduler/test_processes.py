@@ -113,8 +113,10 @@ def test_one_scheduler_runs_the_other_waits_and_takes_over(scheduler_db, tmp_pat
     assert "took the lease as " + first.holder() in log_a
     assert "took the lease as " + second.holder() in log_b
     assert "released the lease" in log_b
-    # within the lease time (plus one poll and the time to start APScheduler)
-    assert took_over <= LEASE_SECONDS + POLL_SECONDS + 2, (took_over, log_b)
+    # within the lease time, plus a poll and the time to start APScheduler, with room for a
+    # stall of this loaded machine (the promise is "within a minute"; no overlap is checked
+    # below)
+    assert took_over <= LEASE_SECONDS + 2 * POLL_SECONDS + 5, (took_over, log_b)
 
     all_runs = runs(app)
     scheduled = [r for r in all_runs if not r.manual]

@@ -112,7 +112,11 @@ def test_racing_takers_get_one_lease(app):
 
 # --- runs -----------------------------------------------------------------------------------
 
-def test_a_period_runs_once_however_many_try_it(app, offices):
+def test_a_period_runs_once_however_many_try_it(app, offices, monkeypatch):
+    from scheduler.lease import wall_now
+
+    pinned = wall_now()  # one period throughout, even if today's run time falls inside
+    monkeypatch.setattr(runner, "wall_now", lambda: pinned)
     results = []
     barrier = threading.Barrier(3)
 
@@ -162,6 +166,7 @@ def test_runs_a_dead_scheduler_left_running_are_taken_over_or_marked(app, office
 
     config = app.config
     now = wall_now()
+    monkeypatch.setattr(runner, "wall_now", lambda: now)  # "this period" is the test's
     daily = registry.get_job("daily-reset")
     this_period = registry.run_key(registry.schedule_for(daily, config),
                                    registry.scheduler_timezone(config), now)

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,13 +18,26 @@ HOOKS_MODULE = "tests.support.gunicorn_hooks"
 
 
 def free_port() -> int:
+    """A port free now (for a server that binds it itself: another process may take it
+    first; a gunicorn takes listening_socket() instead)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
+def listening_socket() -> socket.socket:
+    """A TCP socket listening on a free port of 127.0.0.1, for gunicorn to inherit
+    (`--bind fd://N`, Popen pass_fds): no other process can take the port between its
+    choice and the server's start. Close it here once the server has it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # gunicorn listens again with its own backlog
+    return sock
+
+
 class LiveServer:
-    def __init__(self, url: str, process: subprocess.Popen, log_path: Path, busy_dir: Path):
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path,
+                 busy_dir: Path | None = None):
         self.url = url
         self.process = process
         self.log_path = log_path
@@ -46,6 +60,8 @@ class LiveServer:
 
     def busy_pids_marked(self) -> set[int]:
         """Pids whose last request began and never ended: busy now, or killed inside one."""
+        if self.busy_dir is None:
+            raise RuntimeError("this server was started without the tests' gunicorn hooks")
         return {int(path.name) for path in self.busy_dir.iterdir()}
 
 
@@ -68,11 +84,14 @@ def _answers(url: str) -> bool:
 def live_server(database_url: str, tmp_path: Path, workers: int = 4,
                 env: dict | None = None, threads: int = 1):
     """Run `gunicorn wsgi:app` with `workers` processes; yield a LiveServer."""
-    port = free_port()
-    log_path = tmp_path / f"gunicorn-{port}.log"
-    ready_dir = tmp_path / f"gunicorn-{port}-ready"
+    listener = listening_socket()
+    port = listener.getsockname()[1]
+    # a directory of its own: a server restarted in the same tmp_path may get the same port
+    own_dir = Path(tempfile.mkdtemp(prefix=f"gunicorn-{port}-", dir=tmp_path))
+    log_path = own_dir / "gunicorn.log"
+    ready_dir = own_dir / "ready"
+    busy_dir = own_dir / "busy"
     ready_dir.mkdir()
-    busy_dir = tmp_path / f"gunicorn-{port}-busy"
     busy_dir.mkdir()
     environment = {
         **os.environ,
@@ -86,12 +105,13 @@ def live_server(database_url: str, tmp_path: Path, workers: int = 4,
         **(env or {}),
     }
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-               "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
+               "--threads", str(threads), "--bind", f"fd://{listener.fileno()}",
                "--timeout", "60", "--graceful-timeout", "5",
                "--config", f"python:{HOOKS_MODULE}", "wsgi:app"]
-    with open(log_path, "w") as log:
+    with listener, open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   pass_fds=(listener.fileno(),))
     url = f"http://127.0.0.1:{port}"
     server = LiveServer(url, process, log_path, busy_dir)
     try:
