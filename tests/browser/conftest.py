@@ -65,10 +65,10 @@ def site(tmp_path_factory):
         yield server
 
 
-# Pixels that differ between two screenshots, outside the rows of the given boxes
-# (x, y, w, h): a volatile element's whole rows, since a code of another width moves what
-# stands beside it, and the old screenshot's box may have been wider than the new one's.
-_DIFF_SCRIPT = """async ([before, after, boxes, tolerance]) => {
+# Pixels that differ between two screenshots, outside the given rows (top, height): a
+# volatile element's whole rows, since a code of another width moves what stands beside it,
+# and the old screenshot's element may have been wider than the new one's.
+_DIFF_SCRIPT = """async ([before, after, rows, tolerance]) => {
   const load = async b64 => createImageBitmap(
       new Blob([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], {type: 'image/png'}));
   const [a, b] = [await load(before), await load(after)];
@@ -80,12 +80,12 @@ _DIFF_SCRIPT = """async ([before, after, boxes, tolerance]) => {
     return context.getImageData(0, 0, image.width, image.height).data;
   };
   const [p, q] = [pixels(a), pixels(b)];
+  const skipped = new Uint8Array(a.height);
+  rows.forEach(([top, height]) => skipped.fill(1, Math.max(0, top), top + height));
   let differing = 0;
   for (let y = 0; y < a.height; y++) {
+    if (skipped[y]) { continue; }
     for (let x = 0; x < a.width; x++) {
-      if (boxes.some(([bx, by, bw, bh]) => y >= by && y < by + bh)) {
-        continue;
-      }
       const i = (y * a.width + x) * 4;
       if (Math.abs(p[i] - q[i]) > tolerance || Math.abs(p[i + 1] - q[i + 1]) > tolerance ||
           Math.abs(p[i + 2] - q[i + 2]) > tolerance) { differing++; }
@@ -94,10 +94,9 @@ _DIFF_SCRIPT = """async ([before, after, boxes, tolerance]) => {
   return differing;
 }"""
 
-_BOXES_SCRIPT = """selectors => selectors.flatMap(s => [...document.querySelectorAll(s)]).map(e => {
+_ROWS_SCRIPT = """selectors => selectors.flatMap(s => [...document.querySelectorAll(s)]).map(e => {
   const r = e.getBoundingClientRect();
-  return [Math.floor(r.left + scrollX) - 2, Math.floor(r.top + scrollY) - 2,
-          Math.ceil(r.width) + 4, Math.ceil(r.height) + 4];
+  return [Math.floor(r.top + scrollY) - 2, Math.ceil(r.height) + 4];
 })"""
 
 
@@ -114,14 +113,14 @@ def screenshot(page, name: str, full_page: bool = True, volatile=()) -> Path:
     screen does."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    boxes = page.evaluate(_BOXES_SCRIPT, list(volatile)) if volatile else []
+    rows = page.evaluate(_ROWS_SCRIPT, list(volatile)) if volatile else []
     image = page.screenshot(full_page=full_page, animations="disabled")
     if path.exists():
         old = path.read_bytes()
         if old == image:
             return path
         differing = page.evaluate(_DIFF_SCRIPT, [base64.b64encode(old).decode(),
-                                                 base64.b64encode(image).decode(), boxes,
+                                                 base64.b64encode(image).decode(), rows,
                                                  PIXEL_TOLERANCE])
         if differing == 0:
             return path
