@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.live import LiveServer, listening_socket, stop
+from tests.support.live import LiveServer, listening_socket, start_gunicorn, stop
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ACCESS_FORMAT = '%(m)s %(U)s %(s)s %(D)s'
@@ -55,15 +54,10 @@ def gunicorn(app_module: str, workers: int, log_dir: Path, env: dict | None = No
     log_path = log_dir / f"gunicorn-{port}.log"
     access_path = log_dir / f"access-{port}.log"
     environment = {**os.environ, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **(env or {})}
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-               "--bind", f"fd://{listener.fileno()}", "--backlog", str(backlog),
-               "--timeout", "120", "--graceful-timeout", "5",
-               "--access-logfile", str(access_path), "--access-logformat", ACCESS_FORMAT,
-               app_module]
-    with listener, open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True,
-                                   pass_fds=(listener.fileno(),))
+    process = start_gunicorn(listener, [
+        "--workers", str(workers), "--backlog", str(backlog), "--timeout", "120",
+        "--graceful-timeout", "5", "--access-logfile", str(access_path),
+        "--access-logformat", ACCESS_FORMAT, app_module], environment, log_path)
     server = Server(f"http://127.0.0.1:{port}", process, log_path, access_path)
     try:
         wait_until_up(server, probe)

@@ -26,13 +26,25 @@ def free_port() -> int:
 
 
 def listening_socket() -> socket.socket:
-    """A TCP socket listening on a free port of 127.0.0.1, for gunicorn to inherit
-    (`--bind fd://N`, Popen pass_fds): no other process can take the port between its
-    choice and the server's start. Close it here once the server has it."""
+    """A TCP socket listening on a free port of 127.0.0.1, for start_gunicorn: no other
+    process can take the port between its choice and the server's start."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # gunicorn listens again with its own backlog
     return sock
+
+
+def start_gunicorn(listener: socket.socket, options: list[str], environment: dict,
+                   log_path: Path) -> subprocess.Popen:
+    """`python -m gunicorn OPTIONS` serving `listener` (inherited: `--bind fd://N`), in a
+    process group of its own (see stop), its output in log_path. The listener is closed here:
+    the server holds it now."""
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}",
+               *options]
+    with listener, open(log_path, "w") as log:
+        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                pass_fds=(listener.fileno(),))
 
 
 class LiveServer:
@@ -104,14 +116,10 @@ def live_server(database_url: str, tmp_path: Path, workers: int = 4,
         "XIYUE_TEST_BUSY_DIR": str(busy_dir),
         **(env or {}),
     }
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-               "--threads", str(threads), "--bind", f"fd://{listener.fileno()}",
-               "--timeout", "60", "--graceful-timeout", "5",
-               "--config", f"python:{HOOKS_MODULE}", "wsgi:app"]
-    with listener, open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True,
-                                   pass_fds=(listener.fileno(),))
+    process = start_gunicorn(listener, [
+        "--workers", str(workers), "--threads", str(threads), "--timeout", "60",
+        "--graceful-timeout", "5", "--config", f"python:{HOOKS_MODULE}", "wsgi:app"],
+        environment, log_path)
     url = f"http://127.0.0.1:{port}"
     server = LiveServer(url, process, log_path, busy_dir)
     try:
