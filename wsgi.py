@@ -14,7 +14,7 @@ import notify
 import offices
 import scheduler
 import staff
-from core import openapi
+from core import notices, openapi  # noqa: F401  (notices: registers its table)
 from core.auth import ROLE_NAMES
 from core.database import configure_engine, init_database
 from core.errors import register_error_handlers

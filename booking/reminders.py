@@ -12,11 +12,11 @@ from booking.models import ACTIVE_STATUSES, Applicant, Appointment, DivorceCase
 from core.clock import local_now, utcnow
 from core.database import write_transaction
 from core.extensions import db
+from core.summaries import MESSAGES_QUEUED, NOTHING_DUE, REMINDERS_QUEUED, RunSummary
 from notify.messages import documents, format_date, localized_for, render
 from notify.outbox import queue_sms
 from notify.settings import number, setting
 from offices.models import Office, Service
-from scheduler.summaries import MESSAGES_QUEUED, NOTHING_DUE, REMINDERS_QUEUED, RunSummary
 
 log = logging.getLogger(__name__)
 

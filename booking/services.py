@@ -48,11 +48,11 @@ from core.database import write_transaction
 from core.errors import ApiError
 from core.extensions import db
 from core.privacy import encrypt, mask_id, mask_name
+from core.summaries import NO_SHOWS_MARKED, RunSummary
 from hours.calendar import DayPlan, SlotSpec, day_plans, slots_for_plan
 from notify.messages import render
 from notify.outbox import queue_sms
 from offices.models import Office, OfficeService, Service
-from scheduler.summaries import NO_SHOWS_MARKED, RunSummary
 
 log = logging.getLogger(__name__)
 

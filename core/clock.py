@@ -4,7 +4,8 @@
 clock for tests and demonstrations, also across processes such as gunicorn workers.
 """
 
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -19,6 +20,12 @@ def utcnow() -> datetime:
         if value.tzinfo is None:
             value = value.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
         return value.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def wall_now() -> datetime:
+    """The machine's clock, never frozen: leases, job runs and notices are stamped with it,
+    because every process must agree on it whatever FROZEN_NOW a test sets."""
     return datetime.now(UTC)
 
 
@@ -43,3 +50,29 @@ def local_datetime(day: date, hhmm: str, tz_name: str | None = None) -> datetime
     """An aware datetime for a local date and an 'HH:MM' time."""
     hour, minute = (int(part) for part in hhmm.split(":"))
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone(tz_name))
+
+
+# --- times of day as "HH:MM" (office hours, slots, schedules) ------------------------------
+
+HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # 00:00 to 23:59; also the OpenAPI pattern
+_HHMM = re.compile(HHMM_PATTERN)
+
+
+def is_hhmm(value: object) -> bool:
+    return isinstance(value, str) and _HHMM.fullmatch(value) is not None
+
+
+def to_minutes(hhmm: str) -> int:
+    """"13:30" -> 810 (minutes since midnight)."""
+    hour, minute = hhmm.split(":")
+    return int(hour) * 60 + int(minute)
+
+
+def from_minutes(minutes: int) -> str:
+    """810 -> "13:30"; a negative count is midnight."""
+    minutes = max(0, minutes)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def time_of(hhmm: str) -> time:
+    return time(*divmod(to_minutes(hhmm), 60))

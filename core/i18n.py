@@ -32,13 +32,18 @@ def html_lang() -> str:
     return "en" if current_language() == "en" else "zh-CN"
 
 
-def localized(obj, field: str) -> str:
-    """obj.name or obj.name_en, by the current language (falls back to Chinese)."""
-    if current_language() == "en":
+def is_english(language: str | None) -> bool:
+    return (language or "").lower().startswith("en")
+
+
+def localized(obj, field: str, language: str | None = None) -> str:
+    """obj.<field>_en in English when there is one, else obj.<field>: a name in `language`
+    (a couple's SMS or calendar file) or, by default, in the current request's language."""
+    if is_english(language or current_language()):
         english = getattr(obj, f"{field}_en", "") or ""
         if english:
             return english
-    return getattr(obj, field)
+    return getattr(obj, field) or ""
 
 
 # Punctuation between pieces of text that are translated separately: full-width in Chinese,

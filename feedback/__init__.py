@@ -1,8 +1,8 @@
 """Service quality: 好差评 ratings and follow-up cases, the suggestion box, public
 disclosure pages (办事指南), statistics and the audit log page.
 
-For other features: `feedback.ratings.queue_rating_sms(ticket)` (the hall calls it in the
-transaction that completes a ticket)."""
+Feedback listens to the hall: a completed ticket (hallqueue.signals.ticket_completed) gets
+the "rate our service" SMS, queued in the transaction that completes it."""
 
 from feedback import models  # noqa: F401  (registers the tables)
 
@@ -17,12 +17,15 @@ def init_app(app) -> None:
     from core.nav import StaffLink, add_public_office_link, add_staff_link
     from core.openapi import add_paths
     from feedback import api, public, staff_pages
+    from feedback.ratings import queue_rating_sms
+    from hallqueue.signals import ticket_completed
 
     app.register_blueprint(public.blueprint)
     app.register_blueprint(staff_pages.blueprint)
     app.register_blueprint(api.blueprint)
     csrf.exempt(api.blueprint)
     add_paths(app, api.OPENAPI_PATHS)
+    ticket_completed.connect(queue_rating_sms)
     add_public_office_link(app, "feedback_public.office_info", N_("办事指南"))
     add_public_office_link(app, "feedback_public.suggestion_box", N_("意见箱"))
     for endpoint, label, description in (

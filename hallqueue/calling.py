@@ -27,6 +27,7 @@ from core.extensions import db
 from hallqueue.common import office_today, window_by_number
 from hallqueue.models import REFUSAL_REASONS, CallEvent, Ticket
 from hallqueue.ordering import callable_by, order_by_clause
+from hallqueue.signals import ticket_completed
 from hallqueue.tickets import queue_called_sms, queue_near_turn_sms
 from offices.models import Office, Window
 
@@ -147,7 +148,7 @@ def complete(office: Office, ticket: Ticket, staff, outcome: object,
              reason: object = None) -> Ticket:
     """Registered, or refused with one of the 五不办. A divorce registered starts the couple's
     cooling-off period; an appointment's ticket completes the appointment; the person gets
-    the "rate our service" SMS (feedback.ratings)."""
+    the "rate our service" SMS (ticket_completed: feedback subscribes)."""
     if outcome not in OUTCOMES:
         raise InvalidRequest("outcome must be registered or refused")
     if outcome == "refused":
@@ -175,10 +176,8 @@ def complete(office: Office, ticket: Ticket, staff, outcome: object,
 
             record_divorce_application(office, list(ticket.party_hashes or ()), ticket.date,
                                        appointment=appointment)
-        from feedback.ratings import queue_rating_sms
-
         db.session.flush()
-        queue_rating_sms(ticket)  # 好差评: "rate our service", also after a refusal
+        ticket_completed.send(ticket)  # 好差评: "rate our service", also after a refusal
         record_audit(staff, "ticket.complete", f"ticket:{ticket.id}", office.id,
                      number=ticket.number, outcome=outcome, reason=ticket.refusal_reason)
     return ticket

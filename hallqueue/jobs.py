@@ -18,9 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from core.clock import local_today
 from core.database import write_transaction
 from core.extensions import db
+from core.summaries import DAILY_RESET, RunSummary
 from hallqueue.models import Ticket, TicketCounter
 from offices.models import Office, Window
-from scheduler.summaries import DAILY_RESET, RunSummary
 
 OPEN_STATUSES = ("waiting", "called")
 

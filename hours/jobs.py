@@ -1,13 +1,16 @@
 """The calendar's timed job: `holiday-data-check` (daily)."""
 
 from core.clock import local_today
-from hours.calendar import missing_notice_warning, year_settled
-from scheduler.summaries import (
+from core.notices import raise_notice, resolve_notices
+from core.summaries import (
     HOLIDAY_DATA_IN_PLACE,
     HOLIDAY_NOTICE_MISSING,
     WARNINGS_RESOLVED,
     RunSummary,
 )
+from hours.calendar import missing_notice_warning, year_settled
+
+HOLIDAY_NOTICE_KIND = "holiday_notice_missing"
 
 
 def holiday_data_check_job() -> RunSummary:
@@ -16,8 +19,6 @@ def holiday_data_check_job() -> RunSummary:
     HOLIDAY_CHECK_FROM_MONTH on, and for the current year all year (the same cases as
     hours.calendar.calendar_warnings). A warning stays open until its year is confirmed.
     Idempotent: one notice per year, refreshed by each run."""
-    from scheduler.notices import HOLIDAY_NOTICE_KIND, raise_notice, resolve_notices
-
     today = local_today()
 
     def settled(notice) -> bool:

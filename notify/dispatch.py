@@ -29,6 +29,13 @@ from core.clock import utcnow
 from core.database import is_postgres, write_transaction
 from core.extensions import db
 from core.privacy import mask_phone
+from core.summaries import (
+    NOTHING_DUE,
+    SMS_DISPATCHED,
+    SMS_DISPATCHED_SKIPPED,
+    SMS_NOT_CONFIGURED,
+    RunSummary,
+)
 from notify.models import OutboxMessage
 from notify.outbox import OPTED_OUT, TRANSACTIONAL_KINDS, is_opted_out, opt_out
 from notify.sender import (
@@ -43,13 +50,6 @@ from notify.sender import (
 )
 from notify.settings import flag, number, setting
 from notify.status import apply_provider_status, provider_rank
-from scheduler.summaries import (
-    NOTHING_DUE,
-    SMS_DISPATCHED,
-    SMS_DISPATCHED_SKIPPED,
-    SMS_NOT_CONFIGURED,
-    RunSummary,
-)
 
 log = logging.getLogger(__name__)
 

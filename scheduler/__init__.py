@@ -1,6 +1,7 @@
 """The one APScheduler process (`flask scheduler run`), the job registry (`flask jobs`), the
 lease that keeps a second scheduler idle, job runs and system notices. Job functions live
-with their feature (hours/extensions.py, hallqueue/jobs.py, booking/retention.py …).
+with their feature (hallqueue/extensions.py, hallqueue/jobs.py, booking/retention.py …); the scheduler
+imports them.
 
 Web processes never start the scheduler: it exists only as a CLI command."""
 

@@ -21,12 +21,13 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import wall_now
 from scheduler.models import SchedulerLease
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,6 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 _table = SchedulerLease.__table__
 
-
-def wall_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def make_holder_id() -> str:

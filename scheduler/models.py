@@ -1,12 +1,10 @@
 """The scheduler's own tables: the lease that lets one `flask scheduler run` work while a
-second one waits, the record of job runs (one per job and period), the system notices the
-staff home page shows, and APScheduler's job store table (declared here so that the
+second one waits, the record of job runs (one per job and period), and APScheduler's job store table (declared here so that the
 migration creates it and `flask db check` knows it)."""
 
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     Column,
     Float,
     Index,
@@ -69,18 +67,3 @@ class JobRun(db.Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class SystemNotice(db.Model):
-    """A warning for the administrators (for instance: next year's holiday notice is
-    missing), raised by a job and shown on the staff home page until it is resolved."""
-
-    __tablename__ = "system_notices"
-
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    message: Mapped[str] = mapped_column(Text, default="")
-    params: Mapped[dict] = mapped_column(JSON, default=dict)
-    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -10,8 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.auth import Role, page_roles
 from core.extensions import db
 from core.i18n import N_
+from core.summaries import translate_summary
 from scheduler import registry
-from scheduler.summaries import translate_summary
 
 blueprint = Blueprint("scheduler_pages", __name__)
 
@@ -40,7 +40,7 @@ def lease_text() -> str:
 
 def page_rows() -> list[dict]:
     """cli.job_rows() with the page's own wording for the schedule, the notes and the last
-    run's result (job_runs keeps the English; see scheduler/summaries.py)."""
+    run's result (job_runs keeps the English; see core/summaries.py)."""
     from scheduler.cli import job_rows
 
     notes = {"overdue": _("已过时间仍未运行：调度进程是否在运行？"),

@@ -53,7 +53,7 @@ JOBS: tuple[JobSpec, ...] = (
             _l("发送短信发件箱中待发的短信")),
     JobSpec("sms-reminders", "booking.reminders:queue_reminders", {"every": 300}, 300,
             _l("把到期的预约前一天提醒短信放入发件箱")),
-    JobSpec("extend-hours", "hours.extensions:extend_hours_job", {"every": 60}, 60,
+    JobSpec("extend-hours", "hallqueue.extensions:extend_hours_job", {"every": 60}, 60,
             _l("到了下班时间仍有人等候时，今天延时办公")),
     JobSpec("no-show-sweep", "booking.services:sweep_no_shows", {"every": 300}, 300,
             _l("把已过预约时间仍未签到的预约记为未到")),
@@ -64,7 +64,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("sms-divorce-notices", "booking.reminders:queue_divorce_window_notices",
             {"daily": "09:00"}, 23 * 3600,
             _l("离婚第二步（发证）可以办理时通知当事人，期限届满前 5 天再提醒一次")),
-    JobSpec("retention-purge", "booking.retention:retention_purge_job", {"daily": "03:30"},
+    JobSpec("retention-purge", "scheduler.retention:retention_purge_job", {"daily": "03:30"},
             23 * 3600, _l("删除早已办结的预约中的个人信息")),
 )
 JOB_IDS = tuple(job.id for job in JOBS)

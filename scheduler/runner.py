@@ -19,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 
 from core.database import checked_for_deferred_writes
 from core.extensions import db
+from core.summaries import DONE, FAILED, INTERRUPTED, TAKEN_OVER
 from scheduler import registry
 from scheduler.lease import Lease, wall_now
 from scheduler.models import JobRun
-from scheduler.summaries import DONE, FAILED, INTERRUPTED, TAKEN_OVER
 
 log = logging.getLogger("scheduler.jobs")
 _runs = JobRun.__table__

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from booking.models import Applicant, Appointment, Slot
 from core.extensions import db
+from core.notices import SystemNotice
 from core.privacy import encrypt, keyed_hash
 from hallqueue.jobs import daily_reset_job
 from hallqueue.models import Ticket, TicketCounter
@@ -14,7 +15,6 @@ from hours.jobs import holiday_data_check_job
 from hours.models import HolidayNotice
 from notify.models import OutboxMessage
 from offices.models import Window
-from scheduler.models import SystemNotice
 from scheduler.notices import active_warnings
 from tests.scheduler.helpers import make_ticket
 
@@ -90,7 +90,7 @@ def make_appointment(office, day: date, status: str, names=("张小三", "李四
 
 
 def test_retention_purge_removes_old_personal_data_and_keeps_counts(app, offices, set_now):
-    from booking.retention import retention_purge_job
+    from scheduler.retention import retention_purge_job
 
     app.config["RETENTION_DAYS"] = 365
     office = offices["chuanshan"]

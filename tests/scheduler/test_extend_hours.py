@@ -7,8 +7,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 from core.extensions import db
+from hallqueue.extensions import extend_hours_job
 from hours.calendar import day_plan
-from hours.extensions import extend_hours_job, next_closing
+from hours.extensions import next_closing
 from hours.models import DayExtension
 from notify.models import OutboxMessage
 from tests.scheduler.helpers import make_ticket

@@ -1,12 +1,12 @@
 """Job summaries: English for the command line, the log and job_runs; read back from the
-stored English into the staff page's language (scheduler/summaries.py)."""
+stored English into the staff page's language (core/summaries.py)."""
 
 import re
 
 import pytest
 
-from scheduler import summaries
-from scheduler.summaries import FORMATS, RunSummary, read_summary, translate_summary
+from core import summaries
+from core.summaries import FORMATS, RunSummary, read_summary, translate_summary
 
 
 def sample_values(run_format) -> dict:

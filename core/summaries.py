@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
 from flask_babel import gettext
-from sqlalchemy import select
 
-from core.extensions import db
-from core.i18n import N_, current_language, localized
-from offices.models import Office
+from core.i18n import N_, current_language
 
 PART_SEPARATOR = "; "
 
@@ -89,9 +87,18 @@ def _separator() -> str:
     return PART_SEPARATOR if current_language() == "en" else "；"
 
 
+# How an office's code is shown: the offices package (above core) sets its name look-up at
+# start-up (offices.init_app); until then the code itself is shown.
+_office_namer: Callable[[str], str] | None = None
+
+
+def set_office_namer(namer: Callable[[str], str]) -> None:
+    global _office_namer
+    _office_namer = namer
+
+
 def _office_name(code: str) -> str:
-    office = db.session.scalar(select(Office).where(Office.code == code))
-    return localized(office, "name") if office is not None else code
+    return _office_namer(code) if _office_namer is not None else code
 
 
 def _shown(run_format: RunFormat, values: dict) -> dict:
@@ -168,7 +175,7 @@ REMINDERS_QUEUED = RunFormat(N_("为 %(appointments)s 个预约放入 %(messages
                              "{messages} reminders queued for {appointments} appointments")
 MESSAGES_QUEUED = RunFormat(N_("放入发件箱 %(queued)s 条短信"), "{queued} messages queued")
 
-# extend-hours (hours/extensions.py): one part per office, joined
+# extend-hours (hallqueue/extensions.py): one part per office, joined
 NO_EXTENSION = RunFormat(N_("没有登记处需要延时"), "no office needs an extension")
 HOURS_EXTENDED = RunFormat(
     N_("%(office)s：办公时间从 %(previous_close)s 延至 %(until)s（大厅中 %(in_hall)s 人，"
@@ -200,7 +207,7 @@ HOLIDAY_DATA_IN_PLACE = RunFormat(
 WARNINGS_RESOLVED = RunFormat(N_("已解除 %(resolved)s 条提醒"),
                               "{resolved} warning(s) resolved")
 
-# retention-purge (booking/retention.py)
+# retention-purge (scheduler/retention.py)
 PERSONAL_DATA_PURGED = RunFormat(
     N_("已删除 %(cutoff)s 以前的 %(appointments)s 个预约（%(applicants)s 位申请人）、"
        "%(tickets)s 个排队号、%(messages)s 条短信和 %(suggestions)s 条建议中的个人信息"),
