@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test test-fast lint migration i18n bench clean
+.PHONY: run test test-fast lint migration i18n bench screenshots clean
 
 run:            ## set up and run web + scheduler on SQLite with the Suining offices
 	scripts/run.sh
@@ -14,6 +14,7 @@ test-fast:      ## the tests on SQLite only, without the browser
 lint:
 	scripts/bootstrap.sh dev
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports --no-cache
 
 migration:      ## regenerate the schema migration after a model change
 	scripts/bootstrap.sh dev
@@ -26,6 +27,9 @@ i18n:           ## extract messages and compile the English catalogue
 bench:          ## the recorded benchmarks of bench/RESULTS.md (about 10 minutes; a quiet machine)
 	scripts/bootstrap.sh dev
 	scripts/bench.sh
+
+screenshots:    ## retake docs/screenshots (the browser tests, writing the pictures that changed)
+	XIYUE_WRITE_SCREENSHOTS=1 scripts/test.sh --db sqlite -m browser -q
 
 clean:
 	rm -rf .venv instance .pytest_cache

@@ -1,10 +1,13 @@
 """Browser tests: Playwright for Python driving Debian's Chromium against a real gunicorn
-serving a prepared SQLite database. Screenshots go to docs/screenshots/ (see its README).
+serving a prepared SQLite database. Screenshots go to docs/screenshots/ only under
+`make screenshots` (XIYUE_WRITE_SCREENSHOTS=1); a normal run takes them into a scratch
+folder, so the tests never rewrite the committed pictures.
 The `chromium` and `new_page` fixtures come from tests/support/browser.py (a plugin of
 tests/conftest.py, shared with the other folders' browser tests)."""
 
 import base64
 import os
+import tempfile
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -14,7 +17,9 @@ import pytest
 from tests.conftest import DEFAULT_OFFICES, PROJECT_ROOT, make_app
 from tests.support.live import live_server
 
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+WRITE_SCREENSHOTS = os.environ.get("XIYUE_WRITE_SCREENSHOTS") == "1"
+SCREENSHOTS = (PROJECT_ROOT / "docs" / "screenshots" if WRITE_SCREENSHOTS
+               else Path(tempfile.mkdtemp(prefix="xiyue-screenshots-")))
 # A Monday in May 2026: the booking calendar shows 5·20 and 5·21 as peak days.
 BROWSER_NOW = os.environ.get("XIYUE_BROWSER_NOW", "2026-05-11T10:00:00+08:00")
 DEMO_PASSWORD = "browser-pass-1"
@@ -106,7 +111,7 @@ PIXEL_TOLERANCE = 8
 
 
 def screenshot(page, name: str, full_page: bool = True, volatile=()) -> Path:
-    """Save docs/screenshots/<name>.png when the screen changed. `volatile` lists CSS
+    """Save SCREENSHOTS/<name>.png when the screen changed. `volatile` lists CSS
     selectors of what differs on every run by design (random codes, QR codes, the hall
     clock): a difference in their rows alone does not rewrite the file, nor does a pixel a
     shade or two off (PIXEL_TOLERANCE), so the committed screenshots change only when a
