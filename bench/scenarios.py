@@ -1,4 +1,4 @@
-"""What the benchmark does to a running server, over HTTP only (CONTRACT §3): the release
+"""What the benchmark does to a running server, over HTTP only (docs/api.md §3): the release
 rush, the framework ceiling, the hall (check-in, call-next, call-to-display), reads, SMS
 dispatch, the statistics pages."""
 

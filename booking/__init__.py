@@ -10,13 +10,11 @@ def init_app(app) -> None:
     from core.extensions import csrf
     from core.i18n import N_
     from core.nav import StaffLink, add_public_office_link, add_staff_link
-    from core.openapi import add_paths
 
     app.register_blueprint(api.blueprint)
     csrf.exempt(api.blueprint)  # JSON and bearer tokens, no cookies
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(admin.blueprint)
-    add_paths(app, api.OPENAPI_PATHS)
     app.cli.add_command(cli.privacy_cli)
     add_public_office_link(app, "booking.office_page", N_("预约办理"))
     add_staff_link(app, StaffLink("booking_admin.day", N_("预约管理"), roles=("desk",),

@@ -12,24 +12,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from booking import services
 from booking.errors import BookingError
 from booking.forms import OfficeCancelForm, SearchForm
 from booking.identity import ID_TYPE_NAMES
+from booking.queries import appointments_of_day, search_appointments
+from booking.serialize import status_label
+from booking.transactions import cancel as cancel_appointment
 from core.auth import Role, page_roles
 from core.clock import local_today
 from core.extensions import db
 from core.i18n import localized
 from offices.models import Office, Service
+from offices.queries import staffed_office
 
 blueprint = Blueprint("booking_admin", __name__, url_prefix="/staff/booking")
-
-
-def _office_for_staff(code: str) -> Office:
-    office = services.office_by_code(code)
-    if not current_user.can_act_for(office.id):
-        abort(403)
-    return office
 
 
 def _day(office: Office):
@@ -47,19 +43,19 @@ def _day(office: Office):
 @page_roles(Role.DESK)
 def day(office: str):
     """GET: the day's appointments. POST: search (an ID number never goes into a URL)."""
-    office_row = _office_for_staff(office)
+    office_row = staffed_office(office)
     chosen = _day(office_row)
     search = SearchForm()
     searched = request.method == "POST" and search.validate_on_submit()
     if searched:
-        rows = services.search_appointments(office_row, search.q.data)
+        rows = search_appointments(office_row, search.q.data)
     else:
-        rows = services.appointments_of_day(office_row, chosen)
+        rows = appointments_of_day(office_row, chosen)
     search.q.data = ""  # not echoed back
     names = {s.code: localized(s, "name") for s in db.session.scalars(select(Service))}
     return render_template("booking/admin_day.html", office=office_row, day=chosen,
                            searched=searched, rows=rows, service_names=names,
-                           status_label=services.status_label, id_type_names=ID_TYPE_NAMES,
+                           status_label=status_label, id_type_names=ID_TYPE_NAMES,
                            form=OfficeCancelForm(), search=search)
 
 
@@ -68,7 +64,7 @@ def day(office: str):
 def cancel(office: str, appointment_id: int):
     from booking.models import Appointment
 
-    office_row = _office_for_staff(office)
+    office_row = staffed_office(office)
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or appointment.office_id != office_row.id:
         abort(404)
@@ -77,7 +73,7 @@ def cancel(office: str, appointment_id: int):
         flash(_("请填写取消原因（将通过短信告知申请人）。"), "error")
     else:
         try:
-            services.cancel(appointment, by=current_user, reason=form.reason.data.strip())
+            cancel_appointment(appointment, by=current_user, reason=form.reason.data.strip())
         except BookingError as error:
             flash(error.detail, "error")
         else:
@@ -90,7 +86,7 @@ def cancel(office: str, appointment_id: int):
 @blueprint.get("/<office>/export.csv")
 @page_roles(Role.DESK)
 def export(office: str):
-    office_row = _office_for_staff(office)
+    office_row = staffed_office(office)
     chosen = _day(office_row)
     names = {s.code: localized(s, "name") for s in db.session.scalars(select(Service))}
     out = io.StringIO()
@@ -98,11 +94,11 @@ def export(office: str):
     # In the staff member's language, like the page the export was asked from.
     writer.writerow([_("预约码"), _("日期"), _("开始时间"), _("结束时间"), _("业务"),
                      _("状态"), _("申请人"), _("证件类型"), _("证件号码（脱敏）")])
-    for row in services.appointments_of_day(office_row, chosen):
+    for row in appointments_of_day(office_row, chosen):
         for applicant in row.applicants:
             writer.writerow([row.code, row.date.isoformat(), row.start, row.end,
                              names.get(row.service_code, row.service_code),
-                             services.status_label(row.status), applicant.name,
+                             status_label(row.status), applicant.name,
                              _(ID_TYPE_NAMES[applicant.id_type])
                              if applicant.id_type in ID_TYPE_NAMES else applicant.id_type,
                              applicant.id_masked])

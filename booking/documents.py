@@ -1,21 +1,13 @@
-"""What an appointment gives the couple besides the page: a QR code (SVG, text = the code)
-and an iCalendar file."""
+"""An appointment as an iCalendar file for the couple's calendar (its QR code is
+core.qr.qr_svg of the appointment code)."""
 
 from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-import qrcode
-import qrcode.image.svg
-
 from booking.models import Appointment
 from core.clock import local_datetime, utcnow
-
-
-def qr_svg(text: str) -> str:
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
-    svg = image.to_string(encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg
+from core.i18n import localized
 
 
 def _ics_text(value: str) -> str:
@@ -40,16 +32,14 @@ def _stamp(value) -> str:
     return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _name(row, field: str, english: bool) -> str:
-    return (english and getattr(row, f"{field}_en", "")) or getattr(row, field) or ""
-
-
 def ics(appointment: Appointment, office, service, description: str, host: str,
         english: bool = False) -> str:
     """The appointment as an iCalendar event; office and service named in English when
     `english` (where they have English names)."""
-    office_name, service_name = _name(office, "name", english), _name(service, "name", english)
-    location = _name(office, "address", english) or office_name
+    language = "en" if english else "zh_CN"
+    office_name = localized(office, "name", language)
+    service_name = localized(service, "name", language)
+    location = localized(office, "address", language) or office_name
     starts = local_datetime(appointment.date, appointment.start, office.timezone)
     ends = local_datetime(appointment.date, appointment.end, office.timezone)
     lines = [

@@ -1,6 +1,6 @@
-"""The booking pages' forms. Checking is the booking service's (one rule for the page and
-the API); the forms carry the CSRF token and the fields, and show the service's messages
-next to the field they are about."""
+"""The booking pages' forms. Checking is booking.rules' and booking.transactions' (one rule
+for the page and the API); the forms carry the CSRF token and the fields, and show their
+messages next to the field they are about."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm

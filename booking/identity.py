@@ -1,4 +1,4 @@
-"""Identity documents, names and phone numbers (DOMAIN.md "Identity documents").
+"""Identity documents, names and phone numbers (docs/domain.md, "ID documents").
 
 18-character numbers (居民身份证 GB 11643-1999, 港澳台居民居住证 with area codes
 810000/820000/830000, 外国人永久居留身份证 starting with 9) carry the birth date and sex and

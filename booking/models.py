@@ -18,7 +18,6 @@ from core.clock import utcnow
 from core.extensions import db
 from core.types import UTCDateTime
 
-APPOINTMENT_STATUSES = ("booked", "cancelled", "checked_in", "completed", "no_show")
 ACTIVE_STATUSES = ("booked", "checked_in")
 
 

@@ -1,6 +1,7 @@
 """The public booking pages, Chinese first, working without JavaScript: office → service →
 month calendar → slot → applicants → confirm; and the manage page (/a/<token>) that shows,
-reschedules and cancels. Views are thin: the booking service decides."""
+reschedules and cancels. Views are thin: booking.rules, booking.availability and
+booking.transactions decide."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from booking import services
 from booking.api import ics_response
+from booking.availability import availability, next_free_days
 from booking.errors import BookingError
 from booking.forms import BookingForm, ConfirmForm, RescheduleForm
 from booking.identity import ID_TYPE_NAMES
-from booking.rules import booking_window, parse_applicants
+from booking.queries import appointment_by_token, service_for
+from booking.rules import APPLICANT_FIELDS, booking_window, parse_applicants, slot_started
+from booking.serialize import appointment_json, status_label
+from booking.transactions import book_parsed, cancel, reschedule
 from core.clock import local_now, local_today
 from core.errors import ApiError
 from core.extensions import db, limiter
@@ -23,6 +27,7 @@ from core.i18n import N_, current_language
 from hours.calendar import day_plans
 from notify.messages import documents
 from offices.models import Office, Service
+from offices.queries import office_or_404
 
 blueprint = Blueprint("booking", __name__)
 
@@ -38,13 +43,9 @@ def _lookup_limit() -> str:
     return current_app.config["RATELIMIT_LOOKUP"]
 
 
-def _office(code: str) -> Office:
-    return services.office_by_code(code)
-
-
 def _service(office: Office, code: str) -> Service:
     try:
-        return services.service_for(office, code)
+        return service_for(office, code)
     except ApiError:
         abort(404)
 
@@ -73,7 +74,7 @@ def _month(office: Office, text: str | None, default: date) -> date:
 
 def _month_grid(office: Office, service_code: str, month: date) -> list[list]:
     days_in_month = month_calendar.monthrange(month.year, month.month)[1]
-    views = services.availability(office, service_code, month, days_in_month)
+    views = availability(office, service_code, month, days_in_month)
     cells: list = [None] * month.weekday() + list(views)
     cells += [None] * (-len(cells) % 7)
     return [cells[i:i + 7] for i in range(0, len(cells), 7)]
@@ -92,11 +93,11 @@ def _month_nav(office: Office, month: date) -> tuple[date | None, date | None]:
 
 @blueprint.get("/book/<office>")
 def office_page(office: str):
-    office_row = _office(office)
+    office_row = office_or_404(office)
     today = local_today(office_row.timezone)
     week = day_plans(office_row, today, 7)
     offered = [db.session.get(Service, code) for code in office_row.service_codes]
-    free_days = {service.code: services.next_free_days(office_row, service.code)
+    free_days = {service.code: next_free_days(office_row, service.code)
                  for service in offered}
     return render_template("booking/office.html", office=office_row, week=week,
                            services=offered, free_days=free_days)
@@ -104,7 +105,7 @@ def office_page(office: str):
 
 @blueprint.get("/book/<office>/<service>")
 def calendar_page(office: str, service: str):
-    office_row = _office(office)
+    office_row = office_or_404(office)
     service_row = _service(office_row, service)
     window = booking_window(office_row, local_now(office_row.timezone))
     month = _month(office_row, request.args.get("month"), window.first)
@@ -117,9 +118,9 @@ def calendar_page(office: str, service: str):
 
 @blueprint.get("/book/<office>/<service>/<day>")
 def day_page(office: str, service: str, day: str):
-    office_row = _office(office)
+    office_row = office_or_404(office)
     service_row = _service(office_row, service)
-    view = services.availability(office_row, service_row.code, _date(day), 1)[0]
+    view = availability(office_row, service_row.code, _date(day), 1)[0]
     return render_template("booking/day.html", office=office_row, service=service_row,
                            view=view, mode="book", appointment=None, form=None)
 
@@ -127,11 +128,11 @@ def day_page(office: str, service: str, day: str):
 @blueprint.route("/book/<office>/<service>/<day>/apply", methods=["GET", "POST"])
 @limiter.limit(_booking_limit, methods=["POST"])
 def apply_page(office: str, service: str, day: str):
-    office_row = _office(office)
+    office_row = office_or_404(office)
     service_row = _service(office_row, service)
     chosen = _date(day)
     start = request.values.get("start", "")
-    view = services.availability(office_row, service_row.code, chosen, 1)[0]
+    view = availability(office_row, service_row.code, chosen, 1)[0]
     slot = next((s for s in view.slots if s.start == start), None)
     if slot is None or not slot.bookable:
         flash(_("该时段不可预约，请重新选择。"), "error")
@@ -159,14 +160,12 @@ def _try_book(form: BookingForm, office: Office, service: Service, day: date, st
     """(appointment, None) when booked; else (None, a redirect or None) with the service's
     messages next to the fields they are about, or flashed."""
     entries = list(form.applicants)[:service.applicants]
-    raw = [{key: (entry.form[key].data or "").strip() for key in
-            ("name", "id_type", "id_number", "phone", "sex", "birth_date")}
+    raw = [{key: (entry.form[key].data or "").strip() for key in APPLICANT_FIELDS}
            for entry in entries]
     parsed, errors = parse_applicants(raw, local_today(office.timezone))
     if not errors:
         try:
-            return services.book_parsed(office, service, day, start, parsed,
-                                        current_language()), None
+            return book_parsed(office, service, day, start, parsed, current_language()), None
         except BookingError as error:
             if error.code in ("slot_full", "date_not_bookable"):
                 flash(error.detail, "error")
@@ -191,10 +190,10 @@ def _context(appointment) -> dict:
     service = db.session.get(Service, appointment.service_code)
     now_local = local_now(office.timezone)
     changeable = (appointment.status == "booked"
-                  and services.local_appointment_start(appointment, office) > now_local)
+                  and not slot_started(office, appointment.date, appointment.start, now_local))
     return {"appointment": appointment, "office": office, "service": service,
-            "data": services.appointment_json(appointment), "changeable": changeable,
-            "status_label": services.status_label(appointment.status),
+            "data": appointment_json(appointment), "changeable": changeable,
+            "status_label": status_label(appointment.status),
             "id_type_names": ID_TYPE_NAMES,
             "documents": documents(service.code, current_language())}
 
@@ -202,31 +201,31 @@ def _context(appointment) -> dict:
 @blueprint.get("/a/<token>")
 @limiter.limit(_lookup_limit)
 def manage_page(token: str):
-    appointment = services.appointment_by_token(token)
+    appointment = appointment_by_token(token)
     return render_template("booking/manage.html", **_context(appointment))
 
 
 @blueprint.get("/a/<token>/print")
 @limiter.limit(_lookup_limit)
 def print_page(token: str):
-    appointment = services.appointment_by_token(token)
+    appointment = appointment_by_token(token)
     return render_template("booking/print.html", **_context(appointment))
 
 
 @blueprint.get("/a/<token>/calendar.ics")
 @limiter.limit(_lookup_limit)
 def ics_file(token: str):
-    return ics_response(services.appointment_by_token(token))
+    return ics_response(appointment_by_token(token))
 
 
 @blueprint.route("/a/<token>/cancel", methods=["GET", "POST"])
 @limiter.limit(_booking_limit, methods=["POST"])
 def cancel_page(token: str):
-    appointment = services.appointment_by_token(token)
+    appointment = appointment_by_token(token)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            services.cancel(appointment)
+            cancel(appointment)
         except BookingError as error:
             flash(error.detail, "error")
         else:
@@ -238,7 +237,7 @@ def cancel_page(token: str):
 @blueprint.get("/a/<token>/reschedule")
 @limiter.limit(_lookup_limit)
 def reschedule_calendar(token: str):
-    appointment = services.appointment_by_token(token)
+    appointment = appointment_by_token(token)
     context = _context(appointment)
     if not context["changeable"]:
         flash(_("此预约不能改约。"), "error")
@@ -257,14 +256,13 @@ def reschedule_calendar(token: str):
 @blueprint.route("/a/<token>/reschedule/<day>", methods=["GET", "POST"])
 @limiter.limit(_booking_limit, methods=["POST"])
 def reschedule_day(token: str, day: str):
-    appointment = services.appointment_by_token(token)
+    appointment = appointment_by_token(token)
     context = _context(appointment)
     chosen = _date(day)
     form = RescheduleForm()
     if form.validate_on_submit():
         try:
-            services.reschedule(appointment, {"date": chosen.isoformat(),
-                                              "start": form.start.data})
+            reschedule(appointment, {"date": chosen.isoformat(), "start": form.start.data})
         except BookingError as error:
             flash(error.detail, "error")
         else:
@@ -274,7 +272,7 @@ def reschedule_day(token: str, day: str):
         flash(_("请选择一个时段。"), "error")
     if not context["changeable"]:
         return redirect(url_for("booking.manage_page", token=token))
-    view = services.availability(context["office"], appointment.service_code, chosen, 1)[0]
+    view = availability(context["office"], appointment.service_code, chosen, 1)[0]
     return render_template("booking/day.html", office=context["office"],
                            service=context["service"], view=view, mode="reschedule",
                            appointment=appointment, form=form)

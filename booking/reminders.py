@@ -9,11 +9,13 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 
 from booking.models import ACTIVE_STATUSES, Applicant, Appointment, DivorceCase
-from core.clock import local_now, utcnow
+from booking.sms import applicant_phones
+from core.clock import from_minutes, local_now, utcnow
 from core.database import write_transaction
 from core.extensions import db
+from core.i18n import localized
 from core.summaries import MESSAGES_QUEUED, NOTHING_DUE, REMINDERS_QUEUED, RunSummary
-from notify.messages import documents, format_date, localized_for, render
+from notify.messages import documents, format_date, render
 from notify.outbox import queue_sms
 from notify.settings import number, setting
 from offices.models import Office, Service
@@ -24,27 +26,22 @@ CHUNK = 100  # appointments per write transaction
 NOTICES_FROM = "09:00"  # divorce notices go out in the daytime, office local time
 
 
-def _hhmm(key: str, fallback: str) -> str:
+def _setting_hhmm(key: str, fallback: str) -> str:
+    """A time-of-day setting as "HH:MM", tolerant of one-digit hours from the environment."""
     value = str(setting(key) or fallback).strip()
     hour, _, minute = value.partition(":")
     if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
         raise ValueError(f"{key} must be a time HH:MM, not {value!r}")
-    return f"{int(hour):02d}:{int(minute):02d}"
-
-
-def _phones(appointment: Appointment | None) -> list[str]:
-    if appointment is None:
-        return []
-    return list(dict.fromkeys(a.phone for a in appointment.applicants if a.phone))
+    return from_minutes(int(hour) * 60 + int(minute))
 
 
 def reminder_text(appointment: Appointment, office: Office, service: Service) -> str:
     language = appointment.language
     return render("reminder", language,
-                  office=localized_for(office, "name", language),
+                  office=localized(office, "name", language),
                   date=format_date(appointment.date, language), start=appointment.start,
-                  service=localized_for(service, "name", language),
-                  address=localized_for(office, "address", language) or office.name,
+                  service=localized(service, "name", language),
+                  address=localized(office, "address", language) or office.name,
                   documents=documents(appointment.service_code, language),
                   code=appointment.code)
 
@@ -65,7 +62,7 @@ def _queue_reminder(appointment_id: int, now) -> int:
     service = db.session.get(Service, appointment.service_code)
     body = reminder_text(appointment, office, service)
     queued = 0
-    for phone in _phones(appointment):
+    for phone in applicant_phones(appointment):
         key = f"reminder:{appointment.id}:{appointment.date.isoformat()}:{phone}"
         if queue_sms(phone, body, "reminder", dedupe_key=key) is not None:
             queued += 1
@@ -75,7 +72,7 @@ def _queue_reminder(appointment_id: int, now) -> int:
 def queue_reminders() -> RunSummary:
     """The `sms-reminders` job: once an office's local time is past SMS_REMINDER_AT, queue
     the reminder for each of its appointments tomorrow (office local date), once."""
-    reminder_at = _hhmm("SMS_REMINDER_AT", "18:00")
+    reminder_at = _setting_hhmm("SMS_REMINDER_AT", "18:00")
     now = utcnow()
     appointments = messages = 0
     offices = db.session.scalars(select(Office).where(Office.active.is_(True))).all()
@@ -141,11 +138,11 @@ def queue_divorce_window_notices() -> RunSummary:
                 continue
             appointment = db.session.get(Appointment, case.appointment_id) \
                 if case.appointment_id else None
-            phones = _phones(appointment)
+            phones = applicant_phones(appointment) if appointment is not None else []
             if not phones:
                 continue
             language = appointment.language
-            office_name = localized_for(office, "name", language) if office else ""
+            office_name = localized(office, "name", language) if office else ""
             for kind in _notices_due(case, local.date(), closing_days):
                 body = render(kind, language, office=office_name,
                               from_date=format_date(case.step2_from, language),

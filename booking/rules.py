@@ -1,11 +1,11 @@
-"""Who may book what: applicants' input, eligibility (DOMAIN.md; the numbers are
+"""Who may book what: applicants' input, eligibility (docs/domain.md; the numbers are
 configuration), the no-show policy and the online booking window."""
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Date, bindparam, select
@@ -21,7 +21,7 @@ from booking.identity import (
     parse_identity,
 )
 from booking.models import Applicant, Appointment
-from core.clock import local_datetime
+from core.clock import local_datetime, time_of
 from core.extensions import db
 from core.privacy import keyed_hash
 
@@ -242,19 +242,11 @@ def check_no_show_block(id_hashes: list[str], today: date,
 
 # --- the online booking window -------------------------------------------------------------
 
-def _hhmm(value: str) -> time:
-    hour, minute = value.split(":")
-    return time(int(hour), int(minute))
-
-
 @dataclass(frozen=True)
 class BookingWindow:
     first: date  # the first day bookable now
     last: date  # the last day bookable now
     now: datetime  # office-local now
-
-    def contains(self, day: date) -> bool:
-        return self.first <= day <= self.last
 
 
 def booking_window(office, now_local: datetime) -> BookingWindow:
@@ -265,11 +257,11 @@ def booking_window(office, now_local: datetime) -> BookingWindow:
     today = now_local.date()
     notice = int(config.get("BOOKING_MIN_NOTICE_DAYS", 1))
     first = today + timedelta(days=notice)
-    if now_local.time() >= _hhmm(config["BOOKING_CLOSES_AT"]):
+    if now_local.time() >= time_of(config["BOOKING_CLOSES_AT"]):
         first += timedelta(days=1)
     first = max(first, today + timedelta(days=1))
     last = today + timedelta(days=int(office.booking_days_ahead))
-    if now_local.time() < _hhmm(config["BOOKING_RELEASE_AT"]):
+    if now_local.time() < time_of(config["BOOKING_RELEASE_AT"]):
         last -= timedelta(days=1)
     return BookingWindow(first, last, now_local)
 

@@ -1,5 +1,5 @@
 """Every setting with its default. Override with create_app(overrides), the environment
-variables of CONTRACT §1, or XIYUE_<KEY> for any key here."""
+variables of docs/api.md §5, or XIYUE_<KEY> for any key here."""
 
 from pathlib import Path
 
@@ -45,7 +45,7 @@ ID_ENCRYPTION_KEYS: list[str] = []  # Fernet keys, newest first; empty: derived 
 ID_HASH_KEY = None  # HMAC key for ID look-ups; empty: derived from SECRET_KEY
 RETENTION_DAYS = 365 * 3  # personal data of finished appointments kept this long
 
-# --- Services and eligibility (DOMAIN.md) -------------------------------------------------
+# --- Services and eligibility (docs/domain.md) -------------------------------------------------
 SERVICES = [
     {"code": "marriage", "name": "结婚登记", "name_en": "Marriage registration",
      "applicants": 2, "ticket_prefix": "J"},

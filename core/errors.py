@@ -1,4 +1,4 @@
-"""Errors: problem+json on the API (CONTRACT §3), friendly pages everywhere else."""
+"""Errors: problem+json on the API (docs/api.md §3), friendly pages everywhere else."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""Loading settings: defaults, then the environment (CONTRACT §1), then overrides."""
+"""Loading settings: defaults, then the environment (docs/api.md §5), then overrides."""
 
 import logging
 import os

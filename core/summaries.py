@@ -183,7 +183,7 @@ HOURS_EXTENDED = RunFormat(
     "{office}: extended {previous_close} → {until} ({in_hall} in the hall, "
     "{sms_queued} SMS queued)", text=("previous_close", "until"), offices=("office",))
 
-# no-show-sweep (booking/services.py)
+# no-show-sweep (booking/attendance.py)
 NO_SHOWS_MARKED = RunFormat(
     N_("%(marked)s 个预约记为未到，%(released)s 个以前各天已签到的预约不再妨碍重新预约"),
     "{marked} appointment(s) marked no_show, {released} past check-in(s) released "

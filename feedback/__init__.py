@@ -15,7 +15,6 @@ def N_(text: str) -> str:
 def init_app(app) -> None:
     from core.extensions import csrf
     from core.nav import StaffLink, add_public_office_link, add_staff_link
-    from core.openapi import add_paths
     from feedback import api, public, staff_pages
     from feedback.ratings import queue_rating_sms
     from hallqueue.signals import ticket_completed
@@ -24,7 +23,6 @@ def init_app(app) -> None:
     app.register_blueprint(staff_pages.blueprint)
     app.register_blueprint(api.blueprint)
     csrf.exempt(api.blueprint)
-    add_paths(app, api.OPENAPI_PATHS)
     ticket_completed.connect(queue_rating_sms)
     add_public_office_link(app, "feedback_public.office_info", N_("办事指南"))
     add_public_office_link(app, "feedback_public.suggestion_box", N_("意见箱"))

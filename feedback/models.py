@@ -14,11 +14,9 @@ from core.types import UTCDateTime
 RATING_LEVELS = (5, 4, 3, 2, 1)
 SATISFIED_LEVELS = (4, 5)  # 满意率 = levels 4–5 / all ratings
 BAD_LEVELS = (1, 2)  # 不满意, 非常不满意: each opens a follow-up case
-RATING_CHANNELS = ("tablet", "sms")
 
 CASE_STATUSES = ("open", "in_progress", "resolved")
 
-SUGGESTION_STATUSES = ("received", "in_progress", "replied", "closed")
 SUGGESTION_CATEGORIES = ("complaint", "advice", "praise", "booking", "environment", "other")
 
 

@@ -8,22 +8,16 @@ from sqlalchemy import select
 from core.clock import local_today
 from core.database import write_transaction
 from core.extensions import db, limiter
-from core.i18n import current_language, localized
+from core.i18n import current_language, list_sep, localized
 from feedback import disclosure, guide, ratings, suggestions
 from feedback.forms import RatingForm, SuggestionForm
 from feedback.ratings import LEVEL_LABELS, RatingError
 from feedback.settings import setting
 from feedback.suggestions import CATEGORY_LABELS, STATUS_LABELS, SuggestionError
 from offices.models import Office, Service, Window
+from offices.queries import find_office, office_or_404, offices_for
 
 blueprint = Blueprint("feedback_public", __name__)
-
-
-def _office_or_404(code: str) -> Office:
-    office = disclosure.active_office(code)
-    if office is None:
-        abort(404, description=_("没有这个登记处。"))
-    return office
 
 
 def _window_or_404(office: Office, number: str) -> Window:
@@ -43,7 +37,7 @@ def _service_names() -> dict[str, Service]:
 @blueprint.route("/rate/<office>/<window>", methods=["GET", "POST"])
 def tablet(office: str, window: str):
     """The tablet that faces the couple at a window: rates the ticket just completed there."""
-    office_row = _office_or_404(office)
+    office_row = office_or_404(office)
     window_row = _window_or_404(office_row, window)
     form = RatingForm()
     if request.method == "POST":
@@ -98,8 +92,7 @@ def _suggestion_limit() -> str:
 
 
 def _office_choices() -> list[tuple[str, str]]:
-    offices = db.session.scalars(select(Office).where(Office.active.is_(True)).order_by(Office.id))
-    return [(o.code, localized(o, "name")) for o in offices]
+    return [(o.code, localized(o, "name")) for o in offices_for()]
 
 
 @blueprint.route("/suggestions", methods=["GET", "POST"])
@@ -109,7 +102,7 @@ def suggestion_box():
     if request.method == "GET" and request.args.get("office"):
         form.office.data = request.args["office"]
     if form.validate_on_submit():
-        office = disclosure.active_office(form.office.data) if form.office.data else None
+        office = find_office(form.office.data)
         if form.office.data and office is None:
             flash(_("请选择列表中的登记处。"), "error")
         else:
@@ -151,14 +144,13 @@ def suggestion_counts():
 
 @blueprint.get("/info/<office>")
 def office_info(office: str):
-    office_row = _office_or_404(office)
+    office_row = office_or_404(office)
     services = [(service, guide.service_guide(service.code, office_row.accepts_cross_border))
                 for service in disclosure.offered_services(office_row)
                 if guide.has_guide(service.code)]
     designated = [localized(o, "name") for o in disclosure.cross_border_offices()
                   if o.id != office_row.id]
-    separator = ", " if current_language() == "en" else "、"
-    where = separator.join(designated) or _("省民政厅指定的婚姻登记机关")
+    where = list_sep().join(designated) or _("省民政厅指定的婚姻登记机关")
     return render_template(
         "feedback/office_info.html", office=office_row, services=services,
         weekly=disclosure.weekly_hours(office_row),

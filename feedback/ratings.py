@@ -17,11 +17,12 @@ from booking.models import Applicant
 from core.clock import local_today, utcnow
 from core.database import write_transaction
 from core.extensions import db
+from core.i18n import localized
 from feedback.cases import open_case
 from feedback.models import BAD_LEVELS, Rating, RatingInvite
 from feedback.settings import setting
 from hallqueue.models import Ticket
-from notify.messages import localized_for, render
+from notify.messages import render
 from notify.outbox import queue_sms
 from offices.models import Office, Window
 
@@ -186,6 +187,6 @@ def queue_rating_sms(ticket: Ticket) -> None:
         db.session.flush()
     office = db.session.get(Office, ticket.office_id)
     language = ticket.language or "zh_CN"
-    queue_sms(phone, render("rate_service", language, office=localized_for(office, "name", language),
+    queue_sms(phone, render("rate_service", language, office=localized(office, "name", language),
                             link=rating_link(invite.token)),
               "rate_service", dedupe_key=f"rate:{ticket.id}")

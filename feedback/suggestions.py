@@ -12,8 +12,9 @@ from core.audit import record_audit
 from core.auth import User
 from core.clock import DEFAULT_TIMEZONE, local_today, to_local, utcnow, zone
 from core.extensions import db
+from core.i18n import is_english, localized
 from feedback.models import SUGGESTION_CATEGORIES, Suggestion
-from notify.messages import is_english, localized_for, render
+from notify.messages import render
 from notify.outbox import queue_sms
 from notify.phones import e164
 from offices.models import Office
@@ -70,7 +71,7 @@ def _office_name(suggestion: Suggestion) -> str:
     office = db.session.get(Office, suggestion.office_id) if suggestion.office_id else None
     if office is None:
         return "Xiyue" if is_english(suggestion.language) else "喜约"
-    return localized_for(office, "name", suggestion.language)
+    return localized(office, "name", suggestion.language)
 
 
 def take_up(suggestion: Suggestion, user: User) -> None:

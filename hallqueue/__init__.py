@@ -10,13 +10,11 @@ def init_app(app) -> None:
     from core.extensions import csrf
     from core.i18n import N_
     from core.nav import StaffLink, add_staff_link
-    from core.openapi import add_paths
     from hallqueue import api, pages
 
     app.register_blueprint(api.blueprint)
     csrf.exempt(api.blueprint)  # bearer tokens, no cookies
     app.register_blueprint(pages.blueprint)
-    add_paths(app, api.OPENAPI_PATHS)
     for link in (
         StaffLink("hallqueue_pages.desk", N_("导办台（核验取号）"), ("desk",), per_office=True,
                   description=N_("扫码核验预约、确认双方到场、现场取号")),

@@ -1,20 +1,36 @@
-"""The hall's API (CONTRACT §3): tickets, windows, the display state and ticket status."""
+"""The hall's API (docs/api.md §3): tickets, windows, the display state and ticket status."""
 
 from flask import Blueprint, current_app, jsonify, request
 
 from core.auth import Role, api_roles, current_staff, require_office_access
 from core.errors import InvalidRequest
-from core.requests import json_body
+from core.openapi import BEARER, answers, spec
+from core.requests import body_of, json_body, query_args
 from hallqueue import calling
-from hallqueue.common import office_by_code, ticket_by_id, ticket_by_token, window_by_number
+from hallqueue.common import ticket_by_id, ticket_by_token, window_by_number
 from hallqueue.display import display_state, state_etag, ticket_status
 from hallqueue.models import Ticket
 from hallqueue.ordering import people_ahead
+from hallqueue.schemas import (
+    Called,
+    Completed,
+    Completion,
+    DisplayQuery,
+    DisplayState,
+    IssuedTicket,
+    TicketQuery,
+    TicketRequestBody,
+    TicketStatus,
+    Transfer,
+    WindowState,
+)
 from hallqueue.tickets import TicketRequest, issue_ticket
+from offices.queries import api_office
 
 blueprint = Blueprint("hallqueue_api", __name__, url_prefix="/api/v1")
 
-LANGUAGES = ("zh_CN", "en")
+HALL = {"tags": ["hall"], "security": BEARER}
+CALLED = "ticket_not_called (only a called ticket)"
 
 
 def called_json(ticket: Ticket) -> dict:
@@ -27,12 +43,19 @@ def called_json(ticket: Ticket) -> dict:
 
 
 def _staff_office(code: str):
-    office = office_by_code(code)
+    office = api_office(code)
     require_office_access(current_staff(), office.id)
     return office
 
 
+# SQLite's INTEGER holds no larger id (it would raise OverflowError, a 500): refused as
+# PostgreSQL refuses an id its column cannot hold (DataError, core.errors: 422).
+LARGEST_ID = 2**63 - 1
+
+
 def _staff_ticket(ticket_id: int) -> tuple:
+    if ticket_id > LARGEST_ID:
+        raise InvalidRequest("A value in the request is not acceptable.")
     ticket = ticket_by_id(ticket_id)
     from core.extensions import db
     from offices.models import Office
@@ -42,28 +65,9 @@ def _staff_ticket(ticket_id: int) -> tuple:
     return office, ticket
 
 
-def _optional_str(body: dict, key: str, max_length: int = 64) -> str | None:
-    value = body.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > max_length:
-        raise InvalidRequest(f"{key} must be a string of at most {max_length} characters")
-    return value.strip()
-
-
-def ticket_request_from(body: dict, source: str) -> TicketRequest:
-    """Parse POST /offices/{office}/tickets; every bad shape is a 422 invalid_request."""
-    appointment = _optional_str(body, "appointment")
-    service = _optional_str(body, "service", 32)
-    if bool(appointment) == bool(service):
-        raise InvalidRequest("give either appointment (a code or ID number) or service")
-    present = body.get("present", [])
-    if not isinstance(present, list):
-        raise InvalidRequest("present must be a list of ID numbers")
-    green = body.get("green_channel", False)
-    if not isinstance(green, bool):
-        raise InvalidRequest("green_channel must be true or false")
-    phone = _optional_str(body, "phone", 32) or ""
+def ticket_request_from(body: TicketRequestBody, source: str) -> TicketRequest:
+    """POST /offices/{office}/tickets, validated (hallqueue.tickets checks the ID numbers)."""
+    phone = (body.phone or "").strip()
     if phone:
         from booking.identity import IdentityError, normalise_phone
 
@@ -71,18 +75,24 @@ def ticket_request_from(body: dict, source: str) -> TicketRequest:
             phone = normalise_phone(phone, current_app.config.get("DEFAULT_PHONE_REGION", "+86"))
         except IdentityError as error:
             raise InvalidRequest(f"phone: {error}") from None
-    language = body.get("language", "zh_CN")
-    if language not in LANGUAGES:
-        raise InvalidRequest("language must be zh_CN or en")
-    return TicketRequest(appointment=appointment, service=service, present=tuple(present),
-                         green_channel=green, phone=phone, language=language, source=source)
+    return TicketRequest(appointment=(body.appointment or "").strip() or None,
+                         service=(body.service or "").strip() or None,
+                         present=tuple(body.present), green_channel=body.green_channel,
+                         phone=phone, language=body.language, source=source)
 
 
 @blueprint.post("/offices/<office_code>/tickets")
 @api_roles(Role.DESK)
+@spec.validate(json=TicketRequestBody, resp=answers(
+    HTTP_201=IssuedTicket, HTTP_404="not_found, appointment_not_found",
+    HTTP_409="already_checked_in, already_has_ticket",
+    HTTP_422="invalid_request, invalid_id_number, wrong_day, wrong_office, "
+             "appointment_not_active, office_closed, applicants_not_present"), **HALL)
 def create_ticket(office_code: str):
+    """Check in an appointment, or issue a walk-in ticket."""
     office = _staff_office(office_code)
-    ticket = issue_ticket(office, current_staff(), ticket_request_from(json_body(), "api"))
+    request_ = ticket_request_from(body_of(TicketRequestBody), "api")
+    ticket = issue_ticket(office, current_staff(), request_)
     body = {"id": ticket.id, "token": ticket.token, "number": ticket.number,
             "service": ticket.service_code, "status": ticket.status,
             "ahead": people_ahead(ticket)}
@@ -91,7 +101,12 @@ def create_ticket(office_code: str):
 
 @blueprint.post("/offices/<office_code>/windows/<window_number>/call-next")
 @api_roles(Role.REGISTRAR)
+@spec.validate(resp=answers(
+    HTTP_200=Called, HTTP_204="nobody waits for this window's services",
+    HTTP_404="not_found",
+    HTTP_409="window_paused, window_closed (a backup window on an ordinary day)"), **HALL)
 def call_next(office_code: str, window_number: str):
+    """Call the next ticket at a window."""
     office = _staff_office(office_code)
     window = window_by_number(office, window_number)
     ticket = calling.call_next(office, window, current_staff())
@@ -102,7 +117,9 @@ def call_next(office_code: str, window_number: str):
 
 @blueprint.post("/offices/<office_code>/windows/<window_number>/pause")
 @api_roles(Role.REGISTRAR)
+@spec.validate(resp=answers(HTTP_200=WindowState, HTTP_404="not_found"), **HALL)
 def pause_window(office_code: str, window_number: str):
+    """Pause a window: it calls nothing until resumed."""
     office = _staff_office(office_code)
     window = calling.set_paused(office, window_by_number(office, window_number),
                                 current_staff(), True)
@@ -111,7 +128,9 @@ def pause_window(office_code: str, window_number: str):
 
 @blueprint.post("/offices/<office_code>/windows/<window_number>/resume")
 @api_roles(Role.REGISTRAR)
+@spec.validate(resp=answers(HTTP_200=WindowState, HTTP_404="not_found"), **HALL)
 def resume_window(office_code: str, window_number: str):
+    """Resume a paused window."""
     office = _staff_office(office_code)
     window = calling.set_paused(office, window_by_number(office, window_number),
                                 current_staff(), False)
@@ -120,23 +139,30 @@ def resume_window(office_code: str, window_number: str):
 
 @blueprint.post("/tickets/<int:ticket_id>/recall")
 @api_roles(Role.REGISTRAR)
+@spec.validate(resp=answers(HTTP_200=Called, HTTP_404="not_found", HTTP_409=CALLED), **HALL)
 def recall(ticket_id: int):
+    """Announce a called ticket again."""
     office, ticket = _staff_ticket(ticket_id)
     return {"ticket": called_json(calling.recall(office, ticket, current_staff()))}
 
 
 @blueprint.post("/tickets/<int:ticket_id>/no-show")
 @api_roles(Role.REGISTRAR)
+@spec.validate(resp=answers(HTTP_200=Called, HTTP_404="not_found", HTTP_409=CALLED), **HALL)
 def no_show(ticket_id: int):
+    """Mark a called ticket as not present (status no_show)."""
     office, ticket = _staff_ticket(ticket_id)
     return {"ticket": called_json(calling.no_show(office, ticket, current_staff()))}
 
 
 @blueprint.post("/tickets/<int:ticket_id>/complete")
 @api_roles(Role.REGISTRAR)
+@spec.validate(json=Completion, resp=answers(HTTP_200=Completed, HTTP_404="not_found",
+                                             HTTP_409=CALLED), **HALL)
 def complete(ticket_id: int):
+    """Complete a called ticket: registered, or refused with a reason."""
     office, ticket = _staff_ticket(ticket_id)
-    body = json_body()
+    body = json_body()  # hallqueue.calling.complete checks it (the Completion model)
     ticket = calling.complete(office, ticket, current_staff(), body.get("outcome"),
                               body.get("reason"))
     return {"ticket": called_json(ticket) | {"outcome": ticket.outcome,
@@ -145,19 +171,29 @@ def complete(ticket_id: int):
 
 @blueprint.post("/tickets/<int:ticket_id>/transfer")
 @api_roles(Role.REGISTRAR)
+@spec.validate(json=Transfer, resp=answers(HTTP_200=Called, HTTP_404="not_found",
+                                           HTTP_409=CALLED), **HALL)
 def transfer(ticket_id: int):
+    """Put a called ticket back in the queue, for another service or one window."""
     office, ticket = _staff_ticket(ticket_id)
-    body = json_body()
+    body = json_body()  # hallqueue.calling.transfer checks it (the Transfer model)
     ticket = calling.transfer(office, ticket, current_staff(), body.get("service"),
                               body.get("window"))
     return {"ticket": called_json(ticket)}
 
 
 @blueprint.get("/offices/<office_code>/display")
+@spec.validate(query=DisplayQuery, resp=answers(
+    HTTP_200=DisplayState, HTTP_304="unchanged (If-None-Match)", HTTP_404="not_found"),
+    tags=["public"])
 def display(office_code: str):
-    """Polled by every hall screen (see hallqueue.display): 304 while nothing changed."""
-    screen = request.args.get("view") == "screen"  # the hall screen's extra fields
-    state = display_state(office_by_code(office_code), screen=screen)
+    """The hall screen's state.
+
+    Polled by every hall screen with If-None-Match (see hallqueue.display): 304 while
+    nothing changed."""
+    office = api_office(office_code)
+    screen = query_args(DisplayQuery).view == "screen"  # the hall screen's extra fields
+    state = display_state(office, screen=screen)
     response = jsonify(state)
     response.set_etag(state_etag(state))
     response.headers["Cache-Control"] = "no-cache"
@@ -165,70 +201,12 @@ def display(office_code: str):
 
 
 @blueprint.get("/tickets/<token>")
+@spec.validate(query=TicketQuery, resp=answers(HTTP_200=TicketStatus, HTTP_404="not_found"),
+               tags=["public"])
 def ticket(token: str):
-    response = jsonify(ticket_status(ticket_by_token(token),
-                                     page=request.args.get("view") == "page"))
+    """A ticket's status: its place in the queue and the estimated wait."""
+    found = ticket_by_token(token)
+    response = jsonify(ticket_status(found, page=query_args(TicketQuery).view == "page"))
     response.headers["Cache-Control"] = "no-store"
     return response
 
-
-def _op(summary: str, tag: str, responses: dict, body: dict | None = None,
-        staff: bool = True) -> dict:
-    op = {"summary": summary, "tags": [tag],
-          "responses": {code: {"description": text} for code, text in responses.items()}}
-    if staff:
-        op["security"] = [{"bearer": []}]
-    if body is not None:
-        op["requestBody"] = {"content": {"application/json": {"schema": body}}}
-    return op
-
-
-_ID_LIST = {"type": "array", "items": {"type": "string"}}
-OPENAPI_PATHS = {
-    "/offices/{office}/tickets": {"post": _op(
-        "Check in an appointment or issue a walk-in ticket", "hall",
-        {"201": "id, token, number, service, status, ahead",
-         "404": "appointment_not_found", "409": "already_checked_in, already_has_ticket",
-         "422": "wrong_day, wrong_office, office_closed, applicants_not_present, "
-                "invalid_id_number, invalid_request"},
-        {"type": "object", "properties": {
-            "appointment": {"type": "string", "description": "code or an applicant's ID number"},
-            "service": {"type": "string", "description": "walk-in: the service code"},
-            "present": _ID_LIST, "green_channel": {"type": "boolean"},
-            "phone": {"type": "string"}, "language": {"enum": list(LANGUAGES)}}})},
-    "/offices/{office}/windows/{window}/call-next": {"post": _op(
-        "Call the next ticket at a window", "hall",
-        {"200": "the called ticket", "204": "nobody waits for this window's services",
-         "409": "window_paused, or window_closed (a backup window on an ordinary day)"})},
-    "/offices/{office}/windows/{window}/pause": {"post": _op(
-        "Pause a window (it calls nothing)", "hall", {"200": "paused"})},
-    "/offices/{office}/windows/{window}/resume": {"post": _op(
-        "Resume a paused window", "hall", {"200": "resumed"})},
-    "/tickets/{id}/recall": {"post": _op(
-        "Announce a called ticket again", "hall", {"200": "recalled",
-                                                   "409": "ticket_not_called"})},
-    "/tickets/{id}/no-show": {"post": _op(
-        "Mark a called ticket as not present", "hall", {"200": "status no_show",
-                                                        "409": "ticket_not_called"})},
-    "/tickets/{id}/complete": {"post": _op(
-        "Complete a called ticket: registered, or refused with a reason", "hall",
-        {"200": "completed", "409": "ticket_not_called", "422": "invalid_request"},
-        {"type": "object", "required": ["outcome"], "properties": {
-            "outcome": {"enum": list(calling.OUTCOMES)},
-            "reason": {"enum": ["under_age", "not_present", "documents_incomplete",
-                                "no_civil_capacity", "not_voluntary"]}}})},
-    "/tickets/{id}/transfer": {"post": _op(
-        "Put a called ticket back in the queue for another service or window", "hall",
-        {"200": "waiting again", "409": "ticket_not_called", "422": "invalid_request"},
-        {"type": "object", "properties": {"service": {"type": "string"},
-                                          "window": {"type": "string"}}})},
-    "/offices/{office}/display": {"get": _op(
-        "The hall screen's state (poll with If-None-Match; ?view=screen adds the last "
-        "ten calls, service names and order)", "public",
-        {"200": "office, calling, waiting, notices, open_until, extended",
-         "304": "unchanged", "404": "not_found"}, staff=False)},
-    "/tickets/{token}": {"get": _op(
-        "A ticket's status (?view=page adds the window, office and service names)", "public",
-        {"200": "number, service, status, ahead, estimated_wait_minutes",
-         "404": "not_found"}, staff=False)},
-}

@@ -136,7 +136,7 @@ def no_show(office: Office, ticket: Ticket, staff) -> Ticket:
         ticket.completed_at = utcnow()
         ticket.completed_by_id = getattr(staff, "id", None)
         if ticket.appointment_id is not None:
-            from booking.services import mark_no_show
+            from booking.attendance import mark_no_show
 
             mark_no_show(db.session.get(Appointment, ticket.appointment_id))
         record_audit(staff, "ticket.no_show", f"ticket:{ticket.id}", office.id,
@@ -167,12 +167,12 @@ def complete(office: Office, ticket: Ticket, staff, outcome: object,
         ticket.completed_by_id = getattr(staff, "id", None)
         appointment = None
         if ticket.appointment_id is not None:
-            from booking.services import mark_completed
+            from booking.attendance import mark_completed
 
             appointment = db.session.get(Appointment, ticket.appointment_id)
             mark_completed(appointment)
         if ticket.service_code == "divorce" and outcome == "registered":
-            from booking.services import record_divorce_application
+            from booking.divorce import record_divorce_application
 
             record_divorce_application(office, list(ticket.party_hashes or ()), ticket.date,
                                        appointment=appointment)

@@ -1,24 +1,17 @@
-"""Look-ups every hall module needs: offices and windows by their public names, the office's
-day and hours, and the ticket-issuing rule (office_closed)."""
+"""Look-ups every hall module needs: windows and tickets by their public names, the office's
+day and hours, and the ticket-issuing rule (office_closed). Offices are looked up with
+offices.queries."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 
-from core.clock import local_now
+from core.clock import from_minutes, local_now, to_minutes
 from core.errors import ApiError, NotFound
 from core.extensions import db
 from hallqueue.models import Ticket
 from offices.models import Office, Service, Window
-
-
-def office_by_code(code: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.code == code,
-                                                    Office.active.is_(True)))
-    if office is None:
-        raise NotFound(f"No office {code!r}.")
-    return office
 
 
 def window_by_number(office: Office, number: str) -> Window:
@@ -56,16 +49,6 @@ def office_today(office: Office) -> date:
     return office_now(office).date()
 
 
-def minutes_of(hhmm: str) -> int:
-    hour, minute = hhmm.split(":")
-    return int(hour) * 60 + int(minute)
-
-
-def hhmm(minutes: int) -> str:
-    minutes = max(0, minutes)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 @dataclass(frozen=True)
 class IssuingHours:
     """When tickets can be taken today: from `ticket_lead_minutes` before the first opening
@@ -86,10 +69,10 @@ def issuing_hours(office: Office, now: datetime | None = None) -> IssuingHours:
     plan = day_plan(office, now.date())
     if not plan.open or not plan.hours:
         return IssuingHours(now.date(), False, None, None, False, plan)
-    start = minutes_of(plan.opens_at) - int(office.ticket_lead_minutes or 0)
-    end = minutes_of(plan.closes_at)
+    start = to_minutes(plan.opens_at) - int(office.ticket_lead_minutes or 0)
+    end = to_minutes(plan.closes_at)
     current = now.hour * 60 + now.minute + now.second / 60
-    return IssuingHours(now.date(), True, hhmm(start), plan.closes_at,
+    return IssuingHours(now.date(), True, from_minutes(start), plan.closes_at,
                         start <= current < end, plan)
 
 

@@ -1,4 +1,4 @@
-"""The hall screen's state (CONTRACT §3 GET /offices/{office}/display) and a ticket's status
+"""The hall screen's state (docs/api.md §3 GET /offices/{office}/display) and a ticket's status
 (GET /tickets/{token}). No personal data: numbers, windows, counts and times only.
 
 How a call reaches every open display within a second, whatever the deployment: each
@@ -112,7 +112,7 @@ def waiting_count(office_id: int, day) -> int:
 
 
 def display_state(office: Office, screen: bool = False) -> dict:
-    """Exactly the CONTRACT §3 state; `screen=True` adds what the hall screen itself shows
+    """Exactly the docs/api.md §3 state; `screen=True` adds what the hall screen itself shows
     (the last ten calls with their ids and words, service names and order). Names and
     notices follow the request's language; the words spoken stay Mandarin (the clips are)."""
     from hours.calendar import day_plan
@@ -149,7 +149,7 @@ def state_etag(state: dict) -> str:
 
 
 def ticket_status(ticket: Ticket, page: bool = False) -> dict:
-    """Exactly the CONTRACT §3 fields; `page=True` adds what the status page shows."""
+    """Exactly the docs/api.md §3 fields; `page=True` adds what the status page shows."""
     office = db.session.get(Office, ticket.office_id)
     ahead = people_ahead(ticket)
     status = {

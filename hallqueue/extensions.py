@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 
-from core.clock import local_now
+from core.clock import from_minutes, local_now, to_minutes
 from core.database import write_transaction
 from core.extensions import db
+from core.i18n import localized
 from core.summaries import HOURS_EXTENDED, NO_EXTENSION, RunSummary
 from hallqueue.models import Ticket
-from hours.calendar import day_plan, from_minutes, to_minutes
+from hours.calendar import day_plan
 from hours.extensions import LATEST_CLOSE, next_closing, record_extension
-from notify.messages import localized_for, render
+from notify.messages import render
 from notify.outbox import queue_sms
 from offices.models import Office
 
@@ -78,7 +79,7 @@ def extend_office(office_id: int, step: int) -> Extension | None:
             .order_by(Ticket.id)).all()
         for ticket in waiting:
             body = render("hours_extended", ticket.language,
-                          office=localized_for(office, "name", ticket.language), until=until)
+                          office=localized(office, "name", ticket.language), until=until)
             if queue_sms(ticket.phone, body, "hours_extended",
                          dedupe_key=f"hours_extended:{ticket.id}:{until}") is not None:
                 queued += 1

@@ -21,6 +21,7 @@ from core.extensions import db
 from core.summaries import DAILY_RESET, RunSummary
 from hallqueue.models import Ticket, TicketCounter
 from offices.models import Office, Window
+from offices.queries import offices_for
 
 OPEN_STATUSES = ("waiting", "called")
 
@@ -76,9 +77,7 @@ def reset_office(office: Office, report: ResetReport) -> None:
 
 def daily_reset() -> ResetReport:
     report = ResetReport()
-    offices = db.session.scalars(
-        select(Office).where(Office.active.is_(True)).order_by(Office.id)).all()
-    for office in offices:
+    for office in offices_for():
         reset_office(office, report)
         report.offices += 1
     return report

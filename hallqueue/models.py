@@ -9,7 +9,6 @@ from core.clock import utcnow
 from core.extensions import db
 from core.types import UTCDateTime
 
-TICKET_STATUSES = ("waiting", "called", "completed", "no_show")
 PRIORITY_BOOKED, PRIORITY_GREEN, PRIORITY_WALK_IN = 0, 1, 2
 REFUSAL_REASONS = ("under_age", "not_present", "documents_incomplete", "no_civil_capacity",
                    "not_voluntary")

@@ -2,8 +2,6 @@
 ticket and the public ticket status page. Each view parses input, calls one service function
 and renders; errors from the services become a flash message that says what to do."""
 
-import io
-
 from flask import (
     Blueprint,
     Response,
@@ -24,10 +22,10 @@ from core.errors import ApiError
 from core.extensions import db
 from core.i18n import N_, list_sep, localized
 from core.privacy import decrypt, mask_phone
+from core.qr import qr_svg
 from hallqueue import calling
 from hallqueue.common import (
     issuing_hours,
-    office_by_code,
     office_today,
     services_by_code,
     ticket_by_token,
@@ -38,6 +36,7 @@ from hallqueue.models import REFUSAL_REASONS, Ticket
 from hallqueue.ordering import people_ahead, waiting_in_order
 from hallqueue.tickets import TicketRequest, issue_ticket
 from offices.models import Office, Window
+from offices.queries import office_or_404, staffed_office
 
 blueprint = Blueprint("hallqueue_pages", __name__)
 
@@ -97,11 +96,9 @@ def closed_message(office: Office) -> str:
              start=hours.start, end=hours.end)
 
 
-def _office_for_staff(code: str) -> Office:
-    office = office_by_code(code)
-    if not current_staff().can_act_for(office.id):
-        abort(403)
-    return office
+def _no_office(code: str) -> str:
+    """What the hall's pages say for an unknown office code (the API's words)."""
+    return f"No office {code!r}."
 
 
 def _present_from_form() -> tuple[str, ...]:
@@ -134,7 +131,7 @@ def _applicant_rows(appointment, full_ids: bool) -> list[dict]:
 
 def _lookup_appointment(office: Office, query: str):
     """The appointment for the desk's preview, or a flash message."""
-    from booking.services import appointment_for_checkin
+    from booking.queries import appointment_for_checkin
 
     try:
         return appointment_for_checkin(office, query)
@@ -154,7 +151,7 @@ def _recent_tickets(office: Office, limit: int = 20) -> list[Ticket]:
 def _by_code(text: str | None):
     """The appointment whose code `text` is, or None. A desk URL carries an appointment
     code only, and only codes are looked up from one: never an ID number."""
-    from booking.services import appointment_by_code
+    from booking.queries import appointment_by_code
 
     text = (text or "").strip()[:64]
     return appointment_by_code(text) if text else None
@@ -174,7 +171,7 @@ def _render_desk(office: Office, query: str = "", appointment=None):
 @page_roles(Role.DESK)
 def desk(office: str):
     """The desk; `?code=` opens an appointment by its code (where a look-up leads)."""
-    office = _office_for_staff(office)
+    office = staffed_office(office, not_found=_no_office(office))
     if "q" in request.args:  # an old link: a code still opens, an ID number is not looked up
         found = _by_code(request.args.get("q"))
         if found is None:
@@ -196,7 +193,7 @@ def desk_lookup(office: str):
     """The look-up form (a POST, so that a typed or scanned ID number stays out of URLs,
     access logs and browser history): found, it leads to `?code=<appointment code>`; not
     found, the desk page again with the message and what was typed."""
-    office = _office_for_staff(office)
+    office = staffed_office(office, not_found=_no_office(office))
     query = (request.form.get("q") or "").strip()[:64]
     if not query:
         flash(_("请扫描预约二维码，或输入预约码 / 当事人证件号码。"), "error")
@@ -236,7 +233,7 @@ def _issue_from_form(office: Office, source: str):
 @blueprint.post("/desk/<office>/tickets")
 @page_roles(Role.DESK)
 def desk_issue(office: str):
-    office = _office_for_staff(office)
+    office = staffed_office(office, not_found=_no_office(office))
     ticket = _issue_from_form(office, "desk")
     if ticket is None:
         found = _by_code(request.form.get("appointment"))
@@ -249,7 +246,7 @@ def desk_issue(office: str):
 @blueprint.get("/desk/<office>/tickets/<int:ticket_id>/print")
 @page_roles(Role.DESK)
 def print_ticket(office: str, ticket_id: int):
-    office = _office_for_staff(office)
+    office = staffed_office(office, not_found=_no_office(office))
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None or ticket.office_id != office.id:
         abort(404)
@@ -275,7 +272,7 @@ def status_url(ticket: Ticket) -> str:
 @blueprint.route("/kiosk/<office>", methods=["GET", "POST"])
 @page_roles(Role.DESK)
 def kiosk(office: str):
-    office = _office_for_staff(office)
+    office = staffed_office(office, not_found=_no_office(office))
     hours = issuing_hours(office)
     ticket = None
     if request.method == "POST":
@@ -296,7 +293,7 @@ def kiosk(office: str):
 @blueprint.get("/window/<office>")
 @page_roles(Role.REGISTRAR)
 def window_chooser(office: str):
-    office = _office_for_staff(office)
+    office = staffed_office(office, not_found=_no_office(office))
     windows = [w for w in office.windows if w.active]
     return render_template("hallqueue/window_chooser.html", office=office, windows=windows,
                            service_names=service_names(office))
@@ -321,7 +318,7 @@ def _ticket_people(ticket: Ticket) -> list[dict]:
 @blueprint.get("/window/<office>/<window_number>")
 @page_roles(Role.REGISTRAR)
 def window_page(office: str, window_number: str):
-    office = _office_for_staff(office)
+    office = staffed_office(office, not_found=_no_office(office))
     window = window_by_number(office, window_number)
     current = _window_tickets(office, window)
     services = service_names(office)
@@ -338,7 +335,7 @@ def window_page(office: str, window_number: str):
 @blueprint.post("/window/<office>/<window_number>")
 @page_roles(Role.REGISTRAR)
 def window_action(office: str, window_number: str):
-    office = _office_for_staff(office)
+    office = staffed_office(office, not_found=_no_office(office))
     window = window_by_number(office, window_number)
     action = request.form.get("action", "")
     staff = current_staff()
@@ -400,7 +397,7 @@ def window_action(office: str, window_number: str):
 
 @blueprint.get("/display/<office>")
 def display_page(office: str):
-    office = office_by_code(office)
+    office = office_or_404(office, not_found=_no_office(office))
     return render_template("hallqueue/display.html", office=office,
                            state=display_state(office, screen=True), spoken_text=spoken_text)
 
@@ -418,14 +415,3 @@ def ticket_page(token: str):
 def ticket_qr(token: str):
     ticket = ticket_by_token(token)
     return Response(qr_svg(status_url(ticket)), mimetype="image/svg+xml")
-
-
-def qr_svg(text: str) -> str:
-    import qrcode
-    import qrcode.image.svg
-
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
-                        border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return buffer.getvalue().decode()

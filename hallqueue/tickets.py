@@ -19,6 +19,7 @@ from core.clock import utcnow
 from core.database import write_transaction
 from core.errors import ApiError, InvalidRequest
 from core.extensions import db
+from core.i18n import localized
 from core.privacy import keyed_hash, normalise_id
 from hallqueue.common import office_today, require_issuing_open, services_by_code
 from hallqueue.models import PRIORITY_BOOKED, PRIORITY_GREEN, PRIORITY_WALK_IN, Ticket
@@ -77,7 +78,7 @@ def clean_present(values: object) -> tuple[str, ...]:
 def _check_in_target(office: Office, request: TicketRequest, presented: set[str]):
     """The appointment to check in, after every check: 404, 422 wrong_office/wrong_day,
     409 already_checked_in, 422 applicants_not_present."""
-    from booking.services import appointment_for_checkin
+    from booking.queries import appointment_for_checkin
 
     appointment = appointment_for_checkin(office, request.appointment)
     if appointment is None:
@@ -130,7 +131,7 @@ def _refuse_a_second_ticket(office: Office, day, service_code: str, presented: s
 
 
 def issue_ticket(office: Office, staff, request: TicketRequest) -> Ticket:
-    """Issue one ticket (CONTRACT §3 POST /offices/{office}/tickets). Raises ApiError."""
+    """Issue one ticket (docs/api.md §3 POST /offices/{office}/tickets). Raises ApiError."""
     if bool(request.appointment) == bool(request.service):
         raise InvalidRequest("give either appointment (a code or ID number) or service")
     present = clean_present(list(request.present))
@@ -169,7 +170,7 @@ def issue_ticket(office: Office, staff, request: TicketRequest) -> Ticket:
                 source=request.source)
             db.session.add(ticket)
             if appointment is not None:
-                from booking.services import mark_checked_in
+                from booking.attendance import mark_checked_in
 
                 mark_checked_in(appointment)
             db.session.flush()
@@ -191,10 +192,10 @@ def queue_called_sms(office: Office, ticket: Ticket, window_number: str) -> None
     """"请J001号到3号窗口办理" to the ticket's phone, once per call (a recall sends again)."""
     if not ticket.phone:
         return
-    from notify.messages import localized_for, render
+    from notify.messages import render
     from notify.outbox import queue_sms
 
-    body = render("called", ticket.language, office=localized_for(office, "name", ticket.language),
+    body = render("called", ticket.language, office=localized(office, "name", ticket.language),
                   number=ticket.number, window=window_number)
     queue_sms(ticket.phone, body, "called", f"called:{ticket.id}:{ticket.call_count}")
 
@@ -203,7 +204,7 @@ def queue_near_turn_sms(office: Office, service_code: str) -> int:
     """After the queue of a service moved: "your turn is near" to each waiting ticket with at
     most NEAR_TURN_AHEAD people ahead that has not had it yet. Returns how many were queued."""
     limit = int(current_app.config.get("NEAR_TURN_AHEAD", 3))
-    from notify.messages import localized_for, render
+    from notify.messages import render
     from notify.outbox import queue_sms
 
     queued = 0
@@ -213,7 +214,7 @@ def queue_near_turn_sms(office: Office, service_code: str) -> int:
         if ticket.near_turn_sms_at is not None or not ticket.phone:
             continue
         body = render("near_turn", ticket.language,
-                      office=localized_for(office, "name", ticket.language), number=ticket.number,
+                      office=localized(office, "name", ticket.language), number=ticket.number,
                       ahead=ahead)
         queue_sms(ticket.phone, body, "near_turn", f"near_turn:{ticket.id}")
         ticket.near_turn_sms_at = now

@@ -5,12 +5,12 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from core.auth import Role, current_staff, page_roles
 from core.clock import local_today
 from core.extensions import db
+from core.i18n import N_
 from hours import services
 from hours.calendar import (
     calendar_warnings,
@@ -21,29 +21,16 @@ from hours.calendar import (
 )
 from hours.forms import ActionForm, ConfirmYearForm, OverrideForm, PeakRuleForm, StateDaysForm
 from offices.models import GLOBAL_SCOPE, Office, PeakDayRule
+from offices.queries import offices_for, staffed_office
 
 blueprint = Blueprint("hours_admin", __name__, url_prefix="/staff/calendar")
 
 PREVIEW_DAYS = 60
+# An office's calendar pages to the admin of another office (403):
+OTHER_OFFICE = N_("您只能管理本登记处的日历。")
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def _offices_for(user) -> list[Office]:
-    query = select(Office).where(Office.active.is_(True)).order_by(Office.id)
-    if user.office_id is not None:
-        query = query.where(Office.id == user.office_id)
-    return list(db.session.scalars(query))
-
-
-def _office_or_404(code: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.code == code))
-    if office is None:
-        abort(404, description=_("没有这个登记处。"))
-    if not current_staff().can_act_for(office.id):
-        abort(403, description=_("您只能管理本登记处的日历。"))
-    return office
-
 
 def _require_city_admin() -> None:
     if current_staff().office_id is not None:
@@ -83,7 +70,7 @@ def _flash_form_errors(form) -> None:
 @blueprint.get("/")
 @page_roles(Role.ADMIN)
 def index():
-    offices = _offices_for(current_staff())
+    offices = offices_for(current_staff())
     today = local_today()
     years = [services.year_status(today.year), services.year_status(today.year + 1)]
     return render_template("hours/admin_index.html", years=years,
@@ -95,7 +82,7 @@ def index():
 @blueprint.route("/<office>/overrides", methods=["GET", "POST"])
 @page_roles(Role.ADMIN)
 def overrides(office: str):
-    office = _office_or_404(office)
+    office = staffed_office(office, active_only=False, forbidden=_(OTHER_OFFICE))
     form = OverrideForm()
     if request.method == "GET":
         edit_day = request.args.get("date")
@@ -130,7 +117,7 @@ def overrides(office: str):
 @blueprint.post("/<office>/overrides/<int:override_id>/delete")
 @page_roles(Role.ADMIN)
 def delete_override(office: str, override_id: int):
-    office = _office_or_404(office)
+    office = staffed_office(office, active_only=False, forbidden=_(OTHER_OFFICE))
     if ActionForm().validate_on_submit():
         try:
             day = services.delete_override(current_staff(), office, override_id)
@@ -155,7 +142,7 @@ def _scope_choices(offices: list[Office]) -> list[SelectChoice]:
 @page_roles(Role.ADMIN)
 def peak_days():
     user = current_staff()
-    offices = _offices_for(user)
+    offices = offices_for(user)
     form = PeakRuleForm()
     form.scope.choices = _scope_choices(offices)
     allowed_scopes = {choice.value for choice in form.scope.choices}
@@ -202,7 +189,7 @@ def peak_days():
 @page_roles(Role.ADMIN)
 def state_days():
     _require_city_admin()
-    offices = _offices_for(current_staff())
+    offices = offices_for(current_staff())
     today = local_today()
     year = request.args.get("year", type=int) or (
         today.year + 1 if today.month >= 10 else today.year)

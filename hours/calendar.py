@@ -29,13 +29,13 @@ from flask import current_app, has_app_context, has_request_context
 from lunardate import LunarDate
 from sqlalchemy import select
 
+from core.clock import from_minutes, to_minutes
 from core.extensions import db
 from core.i18n import N_, current_language
 from hours.models import CalendarOverride, DayExtension, HolidayNotice, StateDay
 from offices.models import GLOBAL_SCOPE, Office, PeakDayRule
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-KINDS = ("workday", "weekend", "holiday", "makeup_workday")
 WORKING_KINDS = frozenset({"workday", "makeup_workday"})
 
 Period = tuple[str, str]
@@ -80,21 +80,8 @@ class DayPlan:
     def closes_at(self) -> str | None:
         return self.hours[-1][1] if self.hours else None
 
-    @property
-    def planned_closes_at(self) -> str | None:
-        return self.planned_hours[-1][1] if self.planned_hours else None
-
 
 # --- small helpers ------------------------------------------------------------------------
-
-def to_minutes(hhmm: str) -> int:
-    hour, minute = hhmm.split(":")
-    return int(hour) * 60 + int(minute)
-
-
-def from_minutes(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
 
 def parse_periods(values: Iterable[str] | None) -> tuple[Period, ...]:
     """["09:00-12:00", "13:30-17:00"] -> (("09:00", "12:00"), ("13:30", "17:00"))."""
@@ -103,10 +90,6 @@ def parse_periods(values: Iterable[str] | None) -> tuple[Period, ...]:
         start, _, end = str(text).partition("-")
         out.append((start.strip(), end.strip()))
     return tuple(out)
-
-
-def format_periods(periods: Iterable[Period]) -> list[str]:
-    return [f"{start}-{end}" for start, end in periods]
 
 
 # --- the state calendar -------------------------------------------------------------------

@@ -3,14 +3,12 @@ and extended hours."""
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, flash, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from core.clock import local_today
-from core.extensions import db
 from hours.calendar import DayPlan, day_names, day_plans
-from offices.models import Office
+from offices.queries import office_or_404
 
 blueprint = Blueprint("hours_pages", __name__)
 
@@ -54,11 +52,7 @@ def _notable(plan: DayPlan) -> bool:
 
 @blueprint.get("/calendar/<office>")
 def calendar(office: str):
-    code = office
-    office = db.session.scalar(select(Office).where(Office.code == code,
-                                                    Office.active.is_(True)))
-    if office is None:
-        abort(404, description=_("没有这个登记处。"))
+    office = office_or_404(office)
     today = local_today(office.timezone)
     first = parse_month(request.args.get("month"), today)
     if first is None:

@@ -1,15 +1,13 @@
 """The admins' changes to the calendar: per-office overrides, peak-day rules, the state's
-yearly notice. Each change is one transaction with its audit entry; listeners (for example
-booking, to tell people whose day changed) are called inside that transaction."""
+yearly notice. Each change is one transaction with its audit entry."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app, has_request_context
+from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,12 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from core.audit import record_audit
 from core.database import write_transaction
 from core.extensions import db
-from hours.calendar import DayPlan, day_plan, official_data_available
+from hours.calendar import official_data_available
 from hours.models import CalendarOverride, HolidayNotice, StateDay
-from offices.loader import OfficeFileError, parse_dates, parse_periods
+from offices.loader import CODE_RE, OfficeFileError, parse_dates, parse_periods
 from offices.models import GLOBAL_SCOPE, Office, PeakDayRule
+from offices.queries import find_office
 
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SPLIT_RE = re.compile(r"[\s,，、;；]+")
 MAX_STATE_DAY_RANGE = 60
 MAX_CAPACITY_FACTOR = 10.0
@@ -37,27 +35,6 @@ def _(text: str, **values) -> str:
 
 class CalendarAdminError(ValueError):
     """A change that cannot be made; the message says what to fix (shown to the admin)."""
-
-
-# --- listeners ----------------------------------------------------------------------------
-
-DayChangedListener = Callable[[Office, date, DayPlan, DayPlan], None]
-
-
-def add_day_changed_listener(app, listener: DayChangedListener) -> None:
-    """Call `listener(office, day, before, after)` inside the transaction of an admin's
-    override change (e.g. to notify people booked on a day that closes)."""
-    app.extensions.setdefault("xiyue_day_changed", []).append(listener)
-
-
-def _notify_day_changed(office: Office, day: date, before: DayPlan) -> None:
-    listeners = current_app.extensions.get("xiyue_day_changed", [])
-    if not listeners:
-        return
-    db.session.flush()
-    after = day_plan(office, day)
-    for listener in listeners:
-        listener(office, day, before, after)
 
 
 # --- parsing the admins' text -------------------------------------------------------------
@@ -107,7 +84,6 @@ def save_override(user, office: Office, day: date, closed: bool, hours_text: str
     hours = [] if closed else _periods(hours_text, required=True)
     note = (note or "").strip()[:256]
     with write_transaction():
-        before = day_plan(office, day)
         row = db.session.scalar(select(CalendarOverride).where(
             CalendarOverride.office_id == office.id, CalendarOverride.date == day))
         action = "calendar.override.update" if row else "calendar.override.create"
@@ -121,7 +97,6 @@ def save_override(user, office: Office, day: date, closed: bool, hours_text: str
         record_audit(user, action, f"office:{office.code}:{day.isoformat()}",
                      office_id=office.id, date=day.isoformat(), closed=closed, hours=hours,
                      note=note)
-        _notify_day_changed(office, day, before)
     return row
 
 
@@ -131,12 +106,10 @@ def delete_override(user, office: Office, override_id: int) -> date:
         if row is None or row.office_id != office.id:
             raise CalendarAdminError(_("这条特殊安排不存在或已删除。"))
         day = row.date
-        before = day_plan(office, day)
         record_audit(user, "calendar.override.delete", f"office:{office.code}:{day.isoformat()}",
                      office_id=office.id, date=day.isoformat(), closed=row.closed,
                      hours=list(row.hours or []), note=row.note)
         db.session.delete(row)
-        _notify_day_changed(office, day, before)
     return day
 
 
@@ -172,7 +145,7 @@ def save_peak_rule(user, data: PeakRuleInput, rule_id: int | None = None) -> Pea
         raise CalendarAdminError(_("请填写高峰日名称。"))
     office = None
     if data.scope != GLOBAL_SCOPE:
-        office = db.session.scalar(select(Office).where(Office.code == data.scope))
+        office = find_office(data.scope, active_only=False)
         if office is None:
             raise CalendarAdminError(_("适用范围不是已知的登记处。"))
     dates = _dates(data.dates, lunar=False)
@@ -228,10 +201,6 @@ class YearStatus:
     bundled: bool  # chinesecalendar has the official data
     notice: HolidayNotice | None
     days: list[StateDay]
-
-    @property
-    def confirmed(self) -> bool:
-        return self.bundled or self.notice is not None
 
 
 def year_status(year: int) -> YearStatus:

@@ -1,8 +1,11 @@
 """Message texts, Chinese by default and English where the person chose English. Each
 function takes plain values (notify knows no feature) and returns the text; keep them short
-and always name the office."""
+and always name the office (core.i18n.localized(office, "name", language) names it in the
+person's language)."""
 
 from datetime import date
+
+from core.i18n import is_english
 
 ZH, EN = "zh_CN", "en"
 
@@ -106,20 +109,6 @@ SYSTEM_SENDER = {ZH: "喜约", EN: "Xiyue"}  # replies that belong to no single 
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def is_english(language: str | None) -> bool:
-    return (language or "").lower().startswith("en")
-
-
-def localized_for(obj, field: str, language: str | None) -> str:
-    """obj.<field>_en for a message in English when there is one, else obj.<field>: an
-    office's or a service's name in the language of the person an SMS goes to."""
-    if is_english(language):
-        english = getattr(obj, f"{field}_en", "") or ""
-        if english:
-            return english
-    return getattr(obj, field) or ""
 
 
 def documents(service_code: str, language: str = ZH) -> str:

@@ -1,4 +1,4 @@
-"""Twilio's webhooks (CONTRACT §3): delivery status callbacks and incoming SMS. Both check
+"""Twilio's webhooks (docs/api.md §6): delivery status callbacks and incoming SMS. Both check
 X-Twilio-Signature against PUBLIC_BASE_URL + path (so it works behind a proxy) with
 TWILIO_AUTH_TOKEN, and answer 403 when it does not match."""
 

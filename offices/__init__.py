@@ -5,7 +5,6 @@ from offices import models  # noqa: F401  (registers the tables)
 
 def init_app(app) -> None:
     from core.extensions import csrf
-    from core.openapi import add_paths
     from core.summaries import set_office_namer
     from offices import api, cli, pages
     from offices.queries import office_display_name
@@ -14,5 +13,4 @@ def init_app(app) -> None:
     csrf.exempt(api.blueprint)
     app.register_blueprint(pages.blueprint)
     app.cli.add_command(cli.offices_cli)
-    add_paths(app, api.OPENAPI_PATHS)
     set_office_namer(office_display_name)  # job summaries name offices in the reader's language

@@ -1,10 +1,12 @@
-"""Public API: offices and services (CONTRACT §3)."""
+"""Public API: offices and services (docs/api.md §3)."""
 
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
 from core.extensions import db
+from core.openapi import answers, spec
 from offices.models import Office, Service
+from offices.schemas import OfficeList, ServiceList
 
 blueprint = Blueprint("offices_api", __name__, url_prefix="/api/v1")
 
@@ -16,23 +18,20 @@ def office_json(office: Office) -> dict:
 
 
 @blueprint.get("/offices")
+@spec.validate(resp=answers(HTTP_200=OfficeList), tags=["public"])
 def list_offices():
+    """The active offices."""
     offices = db.session.scalars(
         select(Office).where(Office.active.is_(True)).order_by(Office.id))
     return {"offices": [office_json(office) for office in offices]}
 
 
 @blueprint.get("/services")
+@spec.validate(resp=answers(HTTP_200=ServiceList), tags=["public"])
 def list_services():
+    """The services, in the configured order."""
     order = {item["code"]: i for i, item in enumerate(current_app.config["SERVICES"])}
     rows = sorted(db.session.scalars(select(Service)), key=lambda s: (order.get(s.code, 99), s.code))
     return {"services": [{"code": s.code, "name": s.name, "name_en": s.name_en,
                           "applicants": s.applicants} for s in rows]}
 
-
-OPENAPI_PATHS = {
-    "/offices": {"get": {"summary": "List offices", "tags": ["public"],
-                         "responses": {"200": {"description": "The offices"}}}},
-    "/services": {"get": {"summary": "List services", "tags": ["public"],
-                          "responses": {"200": {"description": "The services"}}}},
-}

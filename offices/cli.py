@@ -1,4 +1,4 @@
-"""`flask offices …` (CONTRACT §2)."""
+"""`flask offices …` (docs/api.md §2)."""
 
 import click
 from flask.cli import AppGroup

@@ -1,5 +1,5 @@
 """`flask offices load FILE`: create or update offices, windows, hours, capacities and
-peak-day rules from a TOML file (CONTRACT §4). Idempotent: loading the same file twice
+peak-day rules from a TOML file (docs/api.md §4). Idempotent: loading the same file twice
 gives the same data. Every error names the key that is wrong."""
 
 import re
@@ -11,14 +11,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 from sqlalchemy import select
 
+from core.clock import is_hhmm
 from core.database import write_transaction
 from core.extensions import db
 from offices.models import GLOBAL_SCOPE, Office, OfficeService, PeakDayRule, Service, Window
+from offices.queries import find_office
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOUR_KEYS = (*WEEKDAYS, "makeup")
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-PERIOD_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+END_OF_DAY = "24:00"  # a period may end at midnight
 MMDD_RE = re.compile(r"^(\d{2})-(\d{2})$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -45,10 +47,9 @@ def _fail(where: str, message: str) -> None:
 
 
 def parse_period(text: object, where: str) -> tuple[str, str]:
-    match = PERIOD_RE.match(text) if isinstance(text, str) else None
-    if not match:
+    start, _dash, end = text.partition("-") if isinstance(text, str) else ("", "", "")
+    if not (is_hhmm(start) and (is_hhmm(end) or end == END_OF_DAY)):
         _fail(where, f"{text!r} is not a period like \"09:00-12:00\"")
-    start, end = text.split("-")
     if end <= start:
         _fail(where, f"{text!r} ends before it starts")
     return start, end
@@ -138,7 +139,7 @@ def _apply_office(data: dict, where: str, services: dict[str, Service],
     code = _str(data, "code", where)
     if not CODE_RE.match(code):
         _fail(f"{where}.code", f"{code!r} must be lower-case letters, digits, - or _")
-    office = db.session.scalar(select(Office).where(Office.code == code))
+    office = find_office(code, active_only=False)
     if office is None:
         office = Office(code=code)
         db.session.add(office)

@@ -1,5 +1,5 @@
 """Looking offices up, and the staff's office scope: the one place that turns an office
-code into its row, its name, or a refusal.
+code into its row, its name, or a refusal, and that lists the offices a staff member sees.
 
 Pages and the API answer an unknown office and an office a staff member does not belong to
 in their own way (an HTML error page or a problem+json body), so each has its helper here.
@@ -12,7 +12,7 @@ from flask import abort, g
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.auth import require_office_access
+from core.auth import User, require_office_access
 from core.errors import NotFound
 from core.extensions import db
 from core.i18n import localized
@@ -37,21 +37,35 @@ def office_display_name(code: str) -> str:
 
 # --- pages -----------------------------------------------------------------------------------
 
-def office_or_404(code: str, active_only: bool = True) -> Office:
-    """For a public page: the office, or the 404 page."""
+def office_or_404(code: str, active_only: bool = True, not_found: str | None = None) -> Office:
+    """For a public page: the office, or the 404 page ("没有这个登记处。" unless the page
+    says it its own way: `not_found`)."""
     office = find_office(code, active_only)
     if office is None:
-        abort(404, description=_("没有这个登记处。"))
+        abort(404, description=not_found if not_found is not None else _("没有这个登记处。"))
     return office
 
 
-def staffed_office(code: str, active_only: bool = True) -> Office:
-    """For a staff page (behind page_roles): the office, 404 when there is none, 403 when
-    the logged-in staff member does not work there."""
-    office = office_or_404(code, active_only)
+def staffed_office(code: str, active_only: bool = True, not_found: str | None = None,
+                   forbidden: str | None = None) -> Office:
+    """For a staff page (behind page_roles): the office, 404 when there is none, 403 (with
+    the page's `forbidden` text, if any) when the logged-in staff member does not work
+    there."""
+    office = office_or_404(code, active_only, not_found)
     if not g.staff.can_act_for(office.id):
-        abort(403)
+        abort(403, description=forbidden)
     return office
+
+
+def offices_for(user: User | None = None, active_only: bool = True) -> list[Office]:
+    """The offices in order (the active ones unless active_only=False): all of them, or
+    for a staff member bound to an office, that office only."""
+    query = select(Office).order_by(Office.id)
+    if active_only:
+        query = query.where(Office.active.is_(True))
+    if user is not None and user.office_id is not None:
+        query = query.where(Office.id == user.office_id)
+    return list(db.session.scalars(query))
 
 
 # --- API -------------------------------------------------------------------------------------

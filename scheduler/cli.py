@@ -1,5 +1,5 @@
 """`flask scheduler run`, `flask scheduler status`, `flask jobs list`, `flask jobs run JOB`
-(CONTRACT §2)."""
+(docs/api.md §2)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,6 @@ from core.extensions import db
 from core.types import UTCDateTime
 
 JOBSTORE_TABLE = "apscheduler_jobs"
-RUN_STATUSES = ("running", "ok", "error")
 
 # Exactly the columns of apscheduler.jobstores.sqlalchemy.SQLAlchemyJobStore (3.x): the
 # store finds the table present and leaves it alone (it creates it with checkfirst).

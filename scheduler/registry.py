@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,10 +24,9 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from core.clock import DEFAULT_TIMEZONE
+from core.clock import DEFAULT_TIMEZONE, is_hhmm, to_minutes
 
 INTERVAL_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 class JobUnavailable(Exception):
@@ -55,7 +53,7 @@ JOBS: tuple[JobSpec, ...] = (
             _l("把到期的预约前一天提醒短信放入发件箱")),
     JobSpec("extend-hours", "hallqueue.extensions:extend_hours_job", {"every": 60}, 60,
             _l("到了下班时间仍有人等候时，今天延时办公")),
-    JobSpec("no-show-sweep", "booking.services:sweep_no_shows", {"every": 300}, 300,
+    JobSpec("no-show-sweep", "booking.attendance:sweep_no_shows", {"every": 300}, 300,
             _l("把已过预约时间仍未签到的预约记为未到")),
     JobSpec("daily-reset", "hallqueue.jobs:daily_reset_job", {"daily": "00:05"}, 23 * 3600,
             _l("当天的排队号重新编号；结清以前各天遗留的排队号")),
@@ -138,7 +136,7 @@ def validate_schedule(job_id: str, schedule: object) -> None:
             raise ScheduleError(f"{job_id}: \"every\" takes a whole number of seconds >= 1, "
                                 f"not {seconds!r}")
     elif "daily" in schedule:
-        if not isinstance(schedule["daily"], str) or not _HHMM.match(schedule["daily"]):
+        if not is_hhmm(schedule["daily"]):
             raise ScheduleError(f"{job_id}: \"daily\" takes a time HH:MM, not "
                                 f"{schedule['daily']!r}")
     else:
@@ -149,7 +147,7 @@ def make_trigger(schedule: dict, tz: ZoneInfo) -> IntervalTrigger | CronTrigger:
     if "every" in schedule:
         return IntervalTrigger(seconds=schedule["every"], start_date=INTERVAL_EPOCH,
                                timezone=UTC)
-    hour, minute = (int(part) for part in schedule["daily"].split(":"))
+    hour, minute = divmod(to_minutes(schedule["daily"]), 60)
     return CronTrigger(hour=hour, minute=minute, timezone=tz)
 
 
@@ -176,7 +174,7 @@ def scheduled_time(schedule: dict, tz: ZoneInfo, now: datetime) -> datetime:
         seconds = schedule["every"]
         elapsed = (now - INTERVAL_EPOCH).total_seconds()
         return INTERVAL_EPOCH + timedelta(seconds=math.floor(elapsed / seconds) * seconds)
-    hour, minute = (int(part) for part in schedule["daily"].split(":"))
+    hour, minute = divmod(to_minutes(schedule["daily"]), 60)
     local = now.astimezone(tz)
     fire = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
     if fire > local:

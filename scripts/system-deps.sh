@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: Chromium for the browser tests, a Chinese font for
-# readable screenshots, espeak-ng and sox for the hall's spoken calls.
+# readable screenshots (Liberation for Latin text), espeak-ng and sox for the hall's spoken calls.
 set -euo pipefail
-packages=(chromium fonts-noto-cjk espeak-ng sox)
+packages=(chromium fonts-liberation fonts-noto-cjk espeak-ng sox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

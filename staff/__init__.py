@@ -5,11 +5,9 @@ from core import audit, auth  # noqa: F401  (registers the tables)
 
 def init_app(app) -> None:
     from core.extensions import csrf
-    from core.openapi import add_paths
     from staff import api, cli, pages
 
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     csrf.exempt(api.blueprint)  # bearer tokens, no cookies
     app.cli.add_command(cli.users_cli)
-    add_paths(app, api.OPENAPI_PATHS)

@@ -1,12 +1,14 @@
-"""POST /api/v1/auth/token (CONTRACT §3) and token revocation."""
+"""POST /api/v1/auth/token (docs/api.md §3) and token revocation."""
 
 from flask import Blueprint, request
 
 from core.auth import api_roles, issue_token, revoke_token
 from core.database import write_transaction
-from core.errors import ApiError, InvalidRequest
+from core.errors import ApiError
 from core.extensions import limiter
-from core.requests import json_body
+from core.openapi import BEARER, answers, spec
+from core.requests import body_of
+from staff.schemas import Revoked, Token, TokenRequest
 from staff.services import authenticate
 
 blueprint = Blueprint("staff_api", __name__, url_prefix="/api/v1")
@@ -20,12 +22,12 @@ def _login_limit() -> str:
 
 @blueprint.post("/auth/token")
 @limiter.limit(_login_limit)
+@spec.validate(json=TokenRequest, resp=answers(HTTP_200=Token, HTTP_401="invalid_credentials",
+                                              HTTP_429="rate_limited"), tags=["staff"])
 def create_token():
-    body = json_body()
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise InvalidRequest("username and password are required strings")
-    user = authenticate(username, password)
+    """Get a staff API token."""
+    body = body_of(TokenRequest)
+    user = authenticate(body.username, body.password)
     if user is None:
         raise ApiError(401, "invalid_credentials", "Wrong user name or password.")
     with write_transaction():
@@ -35,23 +37,11 @@ def create_token():
 
 @blueprint.post("/auth/revoke")
 @api_roles("desk", "registrar")
+@spec.validate(resp=answers(HTTP_200=Revoked), tags=["staff"], security=BEARER)
 def revoke():
+    """Revoke the token used for this request."""
     token = request.headers["Authorization"].partition(" ")[2].strip()
     with write_transaction():
         revoke_token(token)
     return {"revoked": True}
 
-
-OPENAPI_PATHS = {
-    "/auth/token": {"post": {
-        "summary": "Get a staff API token", "tags": ["staff"],
-        "requestBody": {"content": {"application/json": {"schema": {
-            "type": "object", "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
-        "responses": {"200": {"description": "token, role, expires_at"},
-                      "401": {"description": "invalid_credentials"}}}},
-    "/auth/revoke": {"post": {
-        "summary": "Revoke the token used for this request", "tags": ["staff"],
-        "security": [{"bearer": []}],
-        "responses": {"200": {"description": "revoked"}, "401": {"description": "unauthorized"}}}},
-}

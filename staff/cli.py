@@ -1,4 +1,4 @@
-"""`flask users create NAME --role ROLE --password PW [--office CODE]` (CONTRACT §2)."""
+"""`flask users create NAME --role ROLE --password PW [--office CODE]` (docs/api.md §2)."""
 
 import click
 from flask.cli import AppGroup

@@ -5,12 +5,11 @@ from urllib.parse import urlparse
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
-from core.extensions import db, limiter
+from core.extensions import limiter
 from core.i18n import LANG_COOKIE
 from core.nav import staff_links
-from offices.models import Office
+from offices.queries import offices_for
 from staff.forms import LoginForm
 from staff.services import authenticate
 
@@ -47,10 +46,7 @@ def logout():
 @blueprint.get("/staff/")
 @login_required
 def home():
-    query = select(Office).where(Office.active.is_(True)).order_by(Office.id)
-    if current_user.office_id is not None:
-        query = query.where(Office.id == current_user.office_id)
-    offices = db.session.scalars(query).all()
+    offices = offices_for(current_user)
     links = staff_links(current_app, current_user.role)
     return render_template("staff/home.html", offices=offices,
                            office_links=[link for link in links if link.per_office],

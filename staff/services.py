@@ -9,7 +9,7 @@ from core.auth import Role, User
 from core.clock import utcnow
 from core.database import write_transaction
 from core.extensions import db
-from offices.models import Office
+from offices.queries import find_office
 
 
 class StaffError(ValueError):
@@ -33,7 +33,7 @@ def create_user(username: str, role: str, password: str, office_code: str | None
         if db.session.scalar(select(User).where(User.username == username)):
             raise StaffError(f"the user {username!r} exists already")
         if office_code:
-            office = db.session.scalar(select(Office).where(Office.code == office_code))
+            office = find_office(office_code, active_only=False)
             if office is None:
                 raise StaffError(f"unknown office {office_code!r}; load the offices first")
             user.office_id = office.id

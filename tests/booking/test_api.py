@@ -1,12 +1,12 @@
-"""The public booking rows of CONTRACT §3, with their error codes."""
+"""The public booking rows of docs/api.md §3, with their error codes."""
 
 import re
 
 from sqlalchemy import select
 
-from booking.documents import qr_svg
 from booking.models import Slot
 from core.extensions import db
+from core.qr import qr_svg
 from notify.models import OutboxMessage
 from tests.booking.helpers import (
     DRAGON_BOAT,

@@ -1,11 +1,11 @@
-"""Eligibility: legal age on the birthday, the divorce cooling-off (DOMAIN.md's example),
+"""Eligibility: legal age on the birthday, the divorce cooling-off (the worked example of docs/domain.md),
 the office that accepted step 1, and the no-show policy."""
 
 from datetime import date
 
 from sqlalchemy import select
 
-from booking import services
+from booking import attendance, queries
 from booking.divorce import couple_hash, record_divorce_application
 from booking.models import Appointment, DivorceCase
 from booking.rules import person_hash
@@ -117,17 +117,17 @@ def test_no_show_sweep_and_the_block(client, booking_env, set_now):
     applicants = couple()
     first = _book(client, date=MONDAY, applicants=applicants).get_json()
     set_now("2026-06-15T09:59:00+08:00")  # slot 09:00-09:30, grace 30 minutes
-    assert services.sweep_no_shows().startswith("0 appointment(s) marked no_show")
+    assert attendance.sweep_no_shows().startswith("0 appointment(s) marked no_show")
     set_now("2026-06-15T10:00:00+08:00")
-    assert services.sweep_no_shows().startswith("1 appointment(s) marked no_show,")
-    assert services.sweep_no_shows().startswith("0 appointment(s) marked no_show,")
+    assert attendance.sweep_no_shows().startswith("1 appointment(s) marked no_show,")
+    assert attendance.sweep_no_shows().startswith("0 appointment(s) marked no_show,")
     assert client.get(f"/api/v1/appointments/{first['token']}").get_json()["status"] == "no_show"
 
     # one no-show: booking again is allowed (the active hash was freed)
     second = _book(client, date="2026-06-17", applicants=applicants)
     assert second.status_code == 201
     set_now("2026-06-17T12:00:00+08:00")
-    services.sweep_no_shows()
+    attendance.sweep_no_shows()
 
     response = _book(client, date="2026-06-22", applicants=applicants)
     assert response.status_code == 422 and problem_code(response) == "not_eligible"
@@ -147,10 +147,10 @@ def test_sweep_leaves_checked_in_and_future_appointments(client, booking_env, se
     early = _book(client, start="09:00", applicants=couple()).get_json()
     late = _book(client, start="16:30", applicants=couple("19800101", "19810101")).get_json()
     checked = _book(client, start="09:00", applicants=couple("19700101", "19710101")).get_json()
-    services.mark_checked_in(services.appointment_by_token(checked["token"]))
+    attendance.mark_checked_in(queries.appointment_by_token(checked["token"]))
     db.session.commit()
     set_now("2026-06-15T12:00:00+08:00")
-    assert services.sweep_no_shows().startswith("1 appointment(s) marked no_show")
+    assert attendance.sweep_no_shows().startswith("1 appointment(s) marked no_show")
     statuses = {row.code: row.status for row in db.session.scalars(select(Appointment))}
     assert statuses == {early["code"]: "no_show", late["code"]: "booked",
                         checked["code"]: "checked_in"}

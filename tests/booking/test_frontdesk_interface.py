@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from booking import services
+from booking import attendance, queries, serialize
 from booking.models import Applicant
 from core.errors import ApiError
 from core.extensions import db
@@ -20,39 +20,39 @@ def test_find_by_code_or_by_id_number_on_the_day(client, booking_env, set_now):
     applicants = couple()
     body = _book(client, applicants)
     office = booking_env["chuanshan"]
-    assert services.appointment_for_checkin(office, body["code"]).token == body["token"]
-    assert services.appointment_for_checkin(office, body["code"].lower()).token == body["token"]
+    assert queries.appointment_for_checkin(office, body["code"]).token == body["token"]
+    assert queries.appointment_for_checkin(office, body["code"].lower()).token == body["token"]
     set_now("2026-06-15T08:40:00+08:00")
     spaced = applicants[1]["id_number"][:6] + " " + applicants[1]["id_number"][6:].lower()
-    assert services.appointment_for_checkin(office, spaced).token == body["token"]
+    assert queries.appointment_for_checkin(office, spaced).token == body["token"]
     with pytest.raises(ApiError) as caught:
-        services.appointment_for_checkin(office, "ZZZZZZZZ")
+        queries.appointment_for_checkin(office, "ZZZZZZZZ")
     assert (caught.value.status, caught.value.code) == (404, "appointment_not_found")
     with pytest.raises(ApiError):
-        services.appointment_for_checkin(office, "")
+        queries.appointment_for_checkin(office, "")
 
 
 def test_check_in_once_then_complete_frees_the_person(client, booking_env):
     applicants = couple()
     body = _book(client, applicants)
-    appointment = services.appointment_by_token(body["token"])
-    services.mark_checked_in(appointment)
+    appointment = queries.appointment_by_token(body["token"])
+    attendance.mark_checked_in(appointment)
     db.session.commit()
     assert appointment.status == "checked_in" and appointment.checked_in_at is not None
     with pytest.raises(ApiError) as caught:
-        services.mark_checked_in(appointment)
+        attendance.mark_checked_in(appointment)
     assert (caught.value.status, caught.value.code) == (409, "already_checked_in")
     db.session.rollback()
     # still active: the same couple cannot book marriage again
     again = client.post("/api/v1/appointments",
                         json=payload(date="2026-06-16", applicants=applicants))
     assert again.get_json()["code"] == "already_booked"
-    services.mark_completed(appointment)
+    attendance.mark_completed(appointment)
     db.session.commit()
     assert appointment.status == "completed"
     assert db.session.scalar(select(Applicant.active_hash).where(
         Applicant.appointment_id == appointment.id, Applicant.active_hash.is_not(None))) is None
-    services.mark_completed(appointment)  # a second time: nothing happens
+    attendance.mark_completed(appointment)  # a second time: nothing happens
     assert client.post("/api/v1/appointments",
                        json=payload(date="2026-06-16", applicants=applicants)).status_code == 201
 
@@ -60,7 +60,7 @@ def test_check_in_once_then_complete_frees_the_person(client, booking_env):
 def test_appointment_json_is_masked(client, booking_env):
     applicants = couple()
     body = _book(client, applicants)
-    data = services.appointment_json(services.appointment_by_token(body["token"]))
+    data = serialize.appointment_json(queries.appointment_by_token(body["token"]))
     assert data["date"] == MONDAY and data["status"] == "booked"
     assert all("*" in a["id_number"] and "*" in a["name"] for a in data["applicants"])
     assert applicants[0]["id_number"] not in str(data)

@@ -1,4 +1,4 @@
-"""Identity documents (DOMAIN.md): the GB 11643 check character, birth date and sex from
+"""Identity documents (docs/domain.md): the GB 11643 check character, birth date and sex from
 18-character numbers, residence permits and the 9-prefixed card, other documents, names,
 phones and the legal age on the birthday."""
 

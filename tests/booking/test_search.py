@@ -3,7 +3,8 @@ database only as its keyed hash (never as a bind parameter in a statement log)."
 
 from sqlalchemy import event
 
-from booking.services import looks_like_code, search_appointments
+from booking.codes import looks_like_code
+from booking.queries import search_appointments
 from core.extensions import db
 from tests.booking.helpers import couple, payload
 

@@ -147,11 +147,11 @@ def test_changes_made_by_another_process_show_up_within_the_cache_time(app, clie
 
     from sqlalchemy import text
 
-    import booking.services as services
+    import booking.cache as cache
 
     clock = [1000.0]
-    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=lambda: clock[0]))
-    services.forget_cached()  # the next snapshot is loaded on the test's clock
+    monkeypatch.setattr(cache, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    cache.forget_cached()  # the next snapshot is loaded on the test's clock
     app.config["BOOKING_CACHE_SECONDS"] = 60
     url = f"/api/v1/offices/chuanshan/availability?service=marriage&from={MONDAY}&days=1"
 
@@ -178,12 +178,12 @@ def test_a_code_that_exists_already_is_replaced_and_nothing_is_taken_twice(
     booking's transaction runs again with a new code; the first try leaves nothing."""
     from sqlalchemy import func, select
 
-    import booking.services as services
+    import booking.transactions as transactions
     from booking.models import Appointment, Slot
 
     first = _book(client, 0)
     codes = iter([first["code"], "NEWCQDE2"])
-    monkeypatch.setattr(services, "_new_code", lambda: next(codes))
+    monkeypatch.setattr(transactions, "new_code", lambda: next(codes))
     made = _book(client, 1)
     assert made["code"] == "NEWCQDE2"
     assert db.session.scalar(select(Slot.booked).where(Slot.start == "09:00")) == 2
@@ -196,11 +196,11 @@ def test_the_unique_active_hash_refuses_a_second_booking_the_check_let_through(
     unique (active_hash, service_code) refuses the second, whose seat goes back."""
     from sqlalchemy import select
 
-    import booking.services as services
+    import booking.transactions as transactions
     from booking.models import Slot
 
     _book(client, 0)
-    monkeypatch.setattr(services, "_check_may_book", lambda *args: None)
+    monkeypatch.setattr(transactions, "_check_may_book", lambda *args: None)
     again = client.post("/api/v1/appointments",
                         json=payload(applicants=_couple(0), start="10:00"))
     assert again.status_code == 409 and again.get_json()["code"] == "already_booked"

@@ -1,4 +1,4 @@
-"""GET /api/v1/offices/{office}/display and GET /api/v1/tickets/{token} (CONTRACT §3)."""
+"""GET /api/v1/offices/{office}/display and GET /api/v1/tickets/{token} (docs/api.md §3)."""
 
 from datetime import datetime, timedelta
 

@@ -1,4 +1,4 @@
-"""POST /api/v1/offices/{office}/tickets: check-in and walk-in (CONTRACT §3 staff rows)."""
+"""POST /api/v1/offices/{office}/tickets: check-in and walk-in (docs/api.md §3 staff rows)."""
 
 from datetime import timedelta
 

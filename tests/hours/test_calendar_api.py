@@ -1,4 +1,4 @@
-"""GET /api/v1/offices/{office}/calendar (CONTRACT §3)."""
+"""GET /api/v1/offices/{office}/calendar (docs/api.md §3)."""
 
 from datetime import date
 

@@ -32,7 +32,7 @@ def couple(phones=("13800138000", "13900139000")) -> list[dict]:
 def book_couple(day: date, start: str = "09:00", office: str = "suining",
                 phones=("13800138000", "13900139000"), language: str = "zh_CN",
                 service: str = "marriage"):
-    from booking.services import book
+    from booking.transactions import book
 
     payload = {"office": office, "service": service, "date": day.isoformat(), "start": start,
                "applicants": couple(phones)}

@@ -68,7 +68,7 @@ def test_the_reminder_hour_is_configurable(app, offices, set_now):
 
 def test_a_cancelled_appointment_gets_no_reminder(app, offices, set_now):
     from booking.reminders import queue_reminders
-    from booking.services import cancel
+    from booking.transactions import cancel
 
     set_now(MONDAY_MORNING)
     appointment = book_couple(TUESDAY)

@@ -38,7 +38,7 @@ PUBLIC = {
 }
 # Guarded by flask_login.login_required: any signed-in staff member.
 SIGNED_IN = {"/staff/", "/staff/logout"}
-# What the contract says (CONTRACT §3): the roles each staff API route lets in.
+# What the contract says (docs/api.md §3): the roles each staff API route lets in.
 CONTRACT_ROLES = {
     "/api/v1/offices/<office_code>/tickets": {"admin", "desk"},
     "/api/v1/offices/<office_code>/windows/<window_number>/call-next": {"admin", "registrar"},

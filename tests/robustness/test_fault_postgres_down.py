@@ -170,7 +170,7 @@ def test_postgres_stops_and_returns_under_load(private_postgres, tmp_path):
         # down: every request answered at once with a clear 503, never a 500 or a hang
         assert all(not isinstance(a, Exception) for _p, _k, a, _s in down), _describe(down)
         # a booking needs the database: 503; a read the process can answer from its short
-        # cache of offices and day plans (booking.services) may still be a 200
+        # cache of offices and day plans (booking.cache) may still be a 200
         assert {a.status_code for _p, k, a, _s in down if k == BOOK} == {503}, _describe(down)
         assert {a.status_code for _p, _k, a, _s in down} <= {200, 503}, _describe(down)
         assert {k for _p, k, a, _s in down if a.status_code == 503} == {BOOK, AVAILABILITY, PAGE}

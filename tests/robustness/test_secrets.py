@@ -5,7 +5,7 @@ near miss of a real token finds nothing."""
 import math
 import re
 
-from booking.services import CODE_ALPHABET
+from booking.codes import CODE_ALPHABET
 from core.extensions import db
 from staff.services import create_user
 from tests.robustness.helpers import MONDAY, TUESDAY, booking, ids_of

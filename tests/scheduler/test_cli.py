@@ -1,4 +1,4 @@
-"""`flask jobs list` and `flask jobs run JOB` (CONTRACT §2)."""
+"""`flask jobs list` and `flask jobs run JOB` (docs/api.md §2)."""
 
 import pytest
 from sqlalchemy import select
