@@ -16,9 +16,9 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports --no-cache
 
-migration:      ## regenerate the schema migration after a model change
+migration:      ## a new schema migration after a model change: make migration MSG="what changed"
 	scripts/bootstrap.sh dev
-	scripts/make-migration.sh
+	scripts/make-migration.sh "$(MSG)"
 
 i18n:           ## extract messages and compile the English catalogue
 	scripts/bootstrap.sh dev
