@@ -16,6 +16,7 @@ import scheduler
 import staff
 from core import notices, openapi  # noqa: F401  (notices: registers its table)
 from core.auth import ROLE_NAMES
+from core.converters import register_converters
 from core.database import configure_engine, init_database
 from core.errors import register_error_handlers
 from core.extensions import csrf, db, limiter, login_manager, migrate
@@ -30,6 +31,7 @@ FEATURES = (offices, staff, hours, booking, hallqueue, notify, feedback, schedul
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    register_converters(app)  # bounded <int:…>, <token:…>, <day:…> for every blueprint
     load_settings(app, overrides)
     configure_logging(app)
     configure_engine(app)

@@ -143,8 +143,12 @@ def outbox_counts(database_url: str) -> dict[str, int]:
 
 # --- a million past appointments (PostgreSQL) --------------------------------------------------
 
-def _fernet_pool(database_url: str, size: int = 500) -> list[str]:
-    """Real ciphertexts of valid ID numbers under the bench keys, reused across fake rows."""
+def _fernet_pool(database_url: str, size: int = 500) -> list[dict]:
+    """Real ciphertexts under the bench keys, reused across fake rows: of valid ID numbers,
+    their birth dates, phone numbers and link tokens (every personal value is encrypted at
+    rest, core.privacy)."""
+    import secrets
+
     from bench.ids import couple
     from core.privacy import encrypt
 
@@ -153,7 +157,11 @@ def _fernet_pool(database_url: str, size: int = 500) -> list[str]:
         pool = []
         for i in range(size // 2):
             for person in couple(50_000_000 + i):
-                pool.append(encrypt(person["id_number"]))
+                birth = person["id_number"][6:14]
+                pool.append({"enc": encrypt(person["id_number"]),
+                             "birth": encrypt(f"{birth[:4]}-{birth[4:6]}-{birth[6:]}"),
+                             "phone": encrypt("+86" + person["phone"]),
+                             "token": encrypt(secrets.token_urlsafe(24))})
     return pool
 
 
@@ -165,9 +173,10 @@ def load_history(database_url: str, appointments: int, today: str, days: int = 1
     engine = engine_for(database_url)
     timings = {}
     with engine.begin() as conn:
-        conn.execute(text("CREATE TEMP TABLE fernet_pool (i int PRIMARY KEY, enc text)"))
-        conn.execute(text("INSERT INTO fernet_pool VALUES (:i, :enc)"),
-                     [{"i": i, "enc": enc} for i, enc in enumerate(pool)])
+        conn.execute(text("CREATE TEMP TABLE fernet_pool (i int PRIMARY KEY, enc text, "
+                          "birth text, phone text, token text)"))
+        conn.execute(text("INSERT INTO fernet_pool VALUES (:i, :enc, :birth, :phone, :token)"),
+                     [{"i": i, **values} for i, values in enumerate(pool)])
         params = {"n": appointments, "today": today, "days": days, "pool": len(pool)}
         for name, sql in HISTORY_SQL:
             started = time.perf_counter()
@@ -186,7 +195,9 @@ def load_history(database_url: str, appointments: int, today: str, days: int = 1
 
 # Appointment g (1..n): office, day, start and service spread evenly; 80 % completed, 5 %
 # no-show, 15 % cancelled. Codes "P" + 11 hex characters can never equal a live code (live
-# codes are shorter); tokens are 64 hex characters. Rows are told from live ones by id.
+# codes are shorter); token hashes are 64 hex characters no live token hashes to, and the
+# encrypted tokens, phones and birth dates come from the pool. Rows are told from live ones
+# by id.
 HISTORY_SQL = [
     ("mark", "CREATE TEMP TABLE mark AS SELECT coalesce(max(id), 0) AS last FROM appointments"),
     ("plan", """
@@ -210,11 +221,12 @@ HISTORY_SQL = [
             200, count(*) FILTER (WHERE status <> 'cancelled')
      FROM history GROUP BY office_id, service_code, day, start"""),
     ("appointments", """
-     INSERT INTO appointments (code, token, office_id, service_code, slot_id, date, start,
-                               "end", status, language, created_at, updated_at,
-                               checked_in_at, cancelled_at, cancel_reason, completed_at,
-                               no_show_at, reminder_queued_at)
+     INSERT INTO appointments (code, token_enc, token_hash, office_id, service_code, slot_id,
+                               date, start, "end", status, language, created_at,
+                               updated_at, checked_in_at, cancelled_at, cancel_reason,
+                               completed_at, no_show_at, reminder_queued_at)
      SELECT 'P' || upper(lpad(to_hex(h.g), 11, '0')),
+            (SELECT f.token FROM fernet_pool f WHERE f.i = h.g % :pool),
             md5(h.g || 'a') || md5(h.g || 'b'),
             h.office_id, h.service_code, sl.id, h.day, h.start, sl."end", h.status, 'zh_CN',
             (h.day - 12)::timestamp AT TIME ZONE 'Asia/Shanghai',
@@ -238,31 +250,31 @@ HISTORY_SQL = [
      ORDER BY h.day, h.g"""),
     ("applicants", """
      INSERT INTO applicants (appointment_id, position, service_code, name, id_type,
-                             id_number_enc, id_hash, id_masked, active_hash, sex, birth_date,
-                             phone)
+                             id_number_enc, id_hash, id_masked, active_hash, sex,
+                             birth_date_enc, phone_enc)
      SELECT a.id, p.pos, a.service_code,
             (ARRAY['王','李','张','刘','陈','杨','黄','赵'])[1 + (a.id + p.pos) % 8]
               || (ARRAY['伟','芳','娜','敏','静','磊','军','洋'])[1 + (a.id / 8) % 8]
               || (ARRAY['华','英','明','红','平','杰','丽','涛'])[1 + (a.id / 64 + p.pos) % 8],
             'resident_id', f.enc,
             encode(sha256(convert_to(a.id || ':' || p.pos, 'UTF8')), 'hex'),
-            '510903********' || lpad(CAST((a.id * 2 + p.pos) % 10000 AS text), 4, '0'),
+            '5109**********' || lpad(CAST((a.id * 2 + p.pos) % 10000 AS text), 4, '0'),
             NULL,
             CASE WHEN p.pos = 0 THEN 'M' ELSE 'F' END,
-            DATE '1985-01-01' + (a.id % 3650),
-            '+86' || CASE WHEN p.pos = 0 THEN '138' ELSE '139' END
-              || lpad(CAST(a.id % 100000000 AS text), 8, '0')
+            f.birth, f.phone
      FROM appointments a
      CROSS JOIN LATERAL generate_series(0, CASE WHEN a.service_code = 'reissue' THEN 0
                                                 ELSE 1 END) AS p(pos)
      JOIN fernet_pool f ON f.i = (a.id * 2 + p.pos) % :pool
      WHERE a.id > (SELECT last FROM mark)"""),
     ("tickets", """
-     INSERT INTO tickets (token, office_id, date, service_code, number, sequence, status,
-                          priority, green_channel, slot_start, appointment_id, party_hashes,
-                          phone, language, issued_at, window_id, called_at, call_count,
-                          completed_at, outcome, refusal_reason, source)
-     SELECT md5(a.id || 't') || md5(a.id || 'u'), a.office_id, a.date, a.service_code,
+     INSERT INTO tickets (token_enc, token_hash, office_id, date, service_code, number,
+                          sequence, status, priority, green_channel, slot_start,
+                          appointment_id, party_hashes, phone_enc, language, issued_at,
+                          window_id, called_at, call_count, completed_at, outcome,
+                          refusal_reason, source)
+     SELECT (SELECT f.token FROM fernet_pool f WHERE f.i = a.id % :pool),
+            md5(a.id || 't') || md5(a.id || 'u'), a.office_id, a.date, a.service_code,
             CASE a.service_code WHEN 'marriage' THEN 'J' WHEN 'divorce' THEN 'L' ELSE 'B' END
               || lpad(CAST(row_number() OVER w AS text), 3, '0'),
             row_number() OVER w,

@@ -23,7 +23,7 @@ from booking.schemas import (
     OfficeCancel,
     Reschedule,
 )
-from core.auth import Role, api_roles, require_office_access
+from core.auth import Role, api_roles
 from core.clock import local_today
 from core.errors import InvalidRequest
 from core.extensions import db, limiter
@@ -33,6 +33,7 @@ from core.qr import qr_svg
 from core.requests import body_of, json_body, query_args
 from notify.messages import documents, is_english
 from offices.models import Service
+from offices.queries import api_staffed_office
 
 blueprint = Blueprint("booking_api", __name__, url_prefix="/api/v1")
 
@@ -103,7 +104,7 @@ def create_appointment():
     return serialize.appointment_json(appointment), 201
 
 
-@blueprint.get("/appointments/<token>")
+@blueprint.get("/appointments/<token:token>")
 @limiter.limit(lookup_limit)
 @spec.validate(resp=answers(HTTP_200=Appointment, HTTP_404=NOT_FOUND, HTTP_429=RATE),
                tags=["booking"])
@@ -112,7 +113,7 @@ def show_appointment(token: str):
     return serialize.appointment_json(queries.appointment_by_token(token))
 
 
-@blueprint.post("/appointments/<token>/cancel")
+@blueprint.post("/appointments/<token:token>/cancel")
 @limiter.limit(booking_limit)
 @spec.validate(resp=answers(HTTP_200=(Appointment, "status cancelled"), HTTP_404=NOT_FOUND,
                             HTTP_409="not_changeable", HTTP_429=RATE), tags=["booking"])
@@ -122,7 +123,7 @@ def cancel_appointment(token: str):
     return serialize.appointment_json(appointment)
 
 
-@blueprint.post("/appointments/<token>/reschedule")
+@blueprint.post("/appointments/<token:token>/reschedule")
 @limiter.limit(booking_limit)
 @spec.validate(json=Reschedule, resp=answers(
     HTTP_200=(Appointment, "The appointment at its new date and start"), HTTP_404=NOT_FOUND,
@@ -136,7 +137,7 @@ def reschedule_appointment(token: str):
     return serialize.appointment_json(transactions.reschedule(appointment, body))
 
 
-@blueprint.get("/appointments/<token>/qr.svg")
+@blueprint.get("/appointments/<token:token>/qr.svg")
 @limiter.limit(lookup_limit)
 @spec.validate(resp=answers(HTTP_200="SVG", HTTP_404=NOT_FOUND, HTTP_429=RATE,
                             media={200: "image/svg+xml"}), tags=["booking"])
@@ -147,7 +148,7 @@ def appointment_qr(token: str):
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
-@blueprint.get("/appointments/<token>/calendar.ics")
+@blueprint.get("/appointments/<token:token>/calendar.ics")
 @limiter.limit(lookup_limit)
 @spec.validate(resp=answers(HTTP_200="iCalendar", HTTP_404=NOT_FOUND, HTTP_429=RATE,
                             media={200: "text/calendar"}), tags=["booking"])
@@ -184,8 +185,7 @@ def ics_response(appointment) -> Response:
                                             HTTP_404=NOT_FOUND), **STAFF)
 def office_appointments(office: str):
     """An office's appointments of a day (masked)."""
-    office_row = queries.office_by_code(office)
-    require_office_access(g.staff, office_row.id)
+    office_row = api_staffed_office(office)
     day = query_args(DayQuery).date or local_today(office_row.timezone)
     rows = queries.appointments_of_day(office_row, day)
     return {"office": office_row.code, "date": day.isoformat(),
@@ -200,8 +200,7 @@ def office_search(office: str):
     """Find appointments by code or an applicant's ID number.
 
     In the body, never in a URL."""
-    office_row = queries.office_by_code(office)
-    require_office_access(g.staff, office_row.id)
+    office_row = api_staffed_office(office)
     query = body_of(AppointmentSearch).query
     rows = queries.search_appointments(office_row, query)
     return {"office": office_row.code,
@@ -215,8 +214,7 @@ def office_search(office: str):
     HTTP_409="not_changeable"), **STAFF)
 def office_cancel(office: str, code: str):
     """Cancel on behalf of the office (an SMS tells the applicants the reason)."""
-    office_row = queries.office_by_code(office)
-    require_office_access(g.staff, office_row.id)
+    office_row = api_staffed_office(office)
     appointment = queries.appointment_by_code(code)
     if appointment is None or appointment.office_id != office_row.id:
         from core.errors import NotFound

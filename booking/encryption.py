@@ -1,51 +1,87 @@
-"""Stored ID numbers and the encryption keys (docs/deploy.md, key rotation): re-encrypting
-them under the newest key, and checking that none still needs an older one."""
+"""The encryption keys and what they encrypt (docs/deploy.md, the keys): re-encrypting every
+encrypted column under the newest key of ID_ENCRYPTION_KEYS, and checking that none still
+needs an older one. The columns are those the models registered with
+core.privacy.register_encrypted (ID numbers, birth dates, phone numbers, SMS texts, the
+secrets of links, in every feature); the values are read and written as stored, never
+decrypted here."""
+
+from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import Column, Text, bindparam, select, type_coerce, update
 
-from booking.models import Applicant
 from core.database import is_postgres, write_transaction
 from core.extensions import db
-from core.privacy import key_needed, rotate
+from core.privacy import encrypted_columns, key_needed, rotate
 
 
-def _stored_after(last_id: int, batch: int):
-    return (select(Applicant).where(Applicant.id > last_id, Applicant.id_number_enc != "")
-            .order_by(Applicant.id).limit(batch))
+def column_name(column: Column) -> str:
+    return f"{column.table.name}.{column.name}"
 
 
-def rotate_id_numbers(batch: int = 1000, progress: Callable[[int], None] | None = None) -> int:
-    """Re-encrypt every stored ID number under the newest key, `batch` rows per transaction,
-    while the site runs: each batch is read and written in one write transaction (rows
-    locked on PostgreSQL), so a booking or the retention purge changing a row meanwhile is
-    neither lost nor undone. Safe to run again. The number of rows re-encrypted."""
-    last_id = done = 0
-    while True:
-        with write_transaction():
-            query = _stored_after(last_id, batch)
-            if is_postgres():
-                query = query.with_for_update()
-            rows = db.session.scalars(query).all()
-            for row in rows:
-                row.id_number_enc = rotate(row.id_number_enc)
-            if not rows:
-                return done
-            last_id, done = rows[-1].id, done + len(rows)
-        if progress is not None:
-            progress(done)
+def _stored_after(column: Column, last, batch: int):
+    """The next `batch` rows holding a value in `column`: (primary key, the stored token)."""
+    table = column.table
+    key = next(iter(table.primary_key.columns))
+    query = select(key, type_coerce(column, Text())).where(column != "")
+    if last is not None:
+        query = query.where(key > last)
+    return query.order_by(key).limit(batch)
 
 
-def check_keys(batch: int = 1000) -> Counter:
-    """How many stored ID numbers the newest key reads ("newest"), how many still need an
-    older key ("older") and how many no configured key reads ("none")."""
-    counts: Counter = Counter(newest=0, older=0, none=0)
-    last_id = 0
-    while rows := db.session.scalars(_stored_after(last_id, batch)).all():
-        counts.update(key_needed(row.id_number_enc) for row in rows)
-        last_id = rows[-1].id
-        db.session.expunge_all()
+def _rewrite(column: Column):
+    """UPDATE one row's stored token as it is given (no encryption on the way in); columns
+    that change by themselves on an update (updated_at) keep their value, so a rotation
+    moves no retention clock."""
+    table = column.table
+    key = next(iter(table.primary_key.columns))
+    values = {column.key: bindparam("stored_value", type_=Text())}
+    for other in table.columns:
+        if other.onupdate is not None and other is not column:
+            values[other.key] = other
+    return update(table).where(key == bindparam("row_key")).values(values)
+
+
+def rotate_encrypted(batch: int = 1000,
+                     progress: Callable[[int], None] | None = None) -> Counter:
+    """Re-encrypt every stored value of every encrypted column under the newest key,
+    `batch` rows per transaction, while the site runs: each batch is read and written in
+    one write transaction (rows locked on PostgreSQL), so a booking or the retention purge
+    changing a row meanwhile is neither lost nor undone. Safe to run again. How many values
+    were re-encrypted, by column ("applicants.phone_enc")."""
+    done: Counter = Counter()
+    for column in encrypted_columns():
+        last = None
+        while True:
+            with write_transaction():
+                query = _stored_after(column, last, batch)
+                if is_postgres():
+                    query = query.with_for_update()
+                rows = db.session.execute(query).all()
+                if not rows:
+                    break
+                db.session.execute(_rewrite(column), [
+                    {"row_key": row_key, "stored_value": rotate(stored)}
+                    for row_key, stored in rows])
+                last = rows[-1][0]
+            done[column_name(column)] += len(rows)
+            if progress is not None:
+                progress(sum(done.values()))
+    return done
+
+
+def check_keys(batch: int = 1000) -> dict[str, Counter]:
+    """By column: how many stored values the newest key reads ("newest"), how many still
+    need an older key ("older") and how many no configured key reads ("none")."""
+    counts: dict[str, Counter] = {}
+    for column in encrypted_columns():
+        found: Counter = Counter(newest=0, older=0, none=0)
+        last = None
+        while rows := db.session.execute(_stored_after(column, last, batch)).all():
+            found.update(key_needed(stored) for _, stored in rows)
+            last = rows[-1][0]
+        counts[column_name(column)] = found
     db.session.rollback()
     return counts

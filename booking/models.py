@@ -12,10 +12,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.clock import utcnow
 from core.extensions import db
+from core.privacy import Encrypted, EncryptedDate, register_encrypted, secret_hash
 from core.types import UTCDateTime
 
 ACTIVE_STATUSES = ("booked", "checked_in")
@@ -53,7 +54,10 @@ class Appointment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)  # for the front desk
-    token: Mapped[str] = mapped_column(String(64), unique=True)  # the manage link's secret
+    # The manage link's secret (/a/<token>): found by its keyed hash, and kept encrypted
+    # because SMS and the staff's lists give the link again later.
+    token: Mapped[str] = mapped_column("token_enc", Encrypted(), key="token")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
     service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
     slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
@@ -76,11 +80,18 @@ class Appointment(db.Model):
     applicants: Mapped[list["Applicant"]] = relationship(
         back_populates="appointment", cascade="all, delete-orphan", order_by="Applicant.position")
 
+    @validates("token")
+    def _hash_token(self, _key: str, token: str) -> str:
+        self.token_hash = secret_hash(token)
+        return token
+
 
 class Applicant(db.Model):
     """A person on an appointment. The ID number is stored encrypted and found by keyed
     hash; `active_hash` is the hash while the appointment is active and NULL otherwise, so
-    the unique constraint allows one active appointment per person and service."""
+    the unique constraint allows one active appointment per person and service. The birth
+    date and the phone are encrypted too (the attributes are the clear values); the mask
+    (core.privacy.mask_id) hides the birth date's digits."""
 
     __tablename__ = "applicants"
     __table_args__ = (
@@ -100,8 +111,11 @@ class Applicant(db.Model):
     id_masked: Mapped[str] = mapped_column(String(40))
     active_hash: Mapped[str | None] = mapped_column(String(64))
     sex: Mapped[str] = mapped_column(String(1))
-    birth_date: Mapped[date] = mapped_column(Date)
-    phone: Mapped[str] = mapped_column(String(20), default="")  # E.164
+    # NULL once the retention purge removed it
+    birth_date: Mapped[date | None] = mapped_column("birth_date_enc", EncryptedDate(),
+                                                    key="birth_date")
+    phone: Mapped[str] = mapped_column("phone_enc", Encrypted(), key="phone",
+                                       default="")  # E.164
 
     appointment: Mapped[Appointment] = relationship(back_populates="applicants")
 
@@ -128,3 +142,7 @@ class DivorceCase(db.Model):
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     notes: Mapped[str] = mapped_column(Text, default="")
+
+
+register_encrypted(Appointment, "token")
+register_encrypted(Applicant, "id_number_enc", "birth_date", "phone")

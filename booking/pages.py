@@ -24,6 +24,7 @@ from core.clock import local_now, local_today
 from core.errors import ApiError
 from core.extensions import db, limiter
 from core.i18n import N_, current_language
+from core.requests import parse_month
 from hours.calendar import day_plans
 from notify.messages import documents
 from offices.models import Office, Service
@@ -60,11 +61,7 @@ def _date(text: str) -> date:
 def _month(office: Office, text: str | None, default: date) -> date:
     """The month asked for, if it is between this month and the last bookable one."""
     if text:
-        try:
-            year, month = (int(part) for part in text.split("-"))
-            chosen = date(year, month, 1)
-        except ValueError:
-            chosen = None
+        chosen = parse_month(text)  # None: not YYYY-MM, or a year no calendar shows
         window = booking_window(office, local_now(office.timezone))
         this_month = local_today(office.timezone).replace(day=1)
         if chosen is not None and this_month <= chosen <= window.last.replace(day=1):
@@ -116,7 +113,7 @@ def calendar_page(office: str, service: str):
                            weekday_names=WEEKDAY_NAMES, mode="book", appointment=None)
 
 
-@blueprint.get("/book/<office>/<service>/<day>")
+@blueprint.get("/book/<office>/<service>/<day:day>")
 def day_page(office: str, service: str, day: str):
     office_row = office_or_404(office)
     service_row = _service(office_row, service)
@@ -125,7 +122,7 @@ def day_page(office: str, service: str, day: str):
                            view=view, mode="book", appointment=None, form=None)
 
 
-@blueprint.route("/book/<office>/<service>/<day>/apply", methods=["GET", "POST"])
+@blueprint.route("/book/<office>/<service>/<day:day>/apply", methods=["GET", "POST"])
 @limiter.limit(_booking_limit, methods=["POST"])
 def apply_page(office: str, service: str, day: str):
     office_row = office_or_404(office)
@@ -198,27 +195,27 @@ def _context(appointment) -> dict:
             "documents": documents(service.code, current_language())}
 
 
-@blueprint.get("/a/<token>")
+@blueprint.get("/a/<token:token>")
 @limiter.limit(_lookup_limit)
 def manage_page(token: str):
     appointment = appointment_by_token(token)
     return render_template("booking/manage.html", **_context(appointment))
 
 
-@blueprint.get("/a/<token>/print")
+@blueprint.get("/a/<token:token>/print")
 @limiter.limit(_lookup_limit)
 def print_page(token: str):
     appointment = appointment_by_token(token)
     return render_template("booking/print.html", **_context(appointment))
 
 
-@blueprint.get("/a/<token>/calendar.ics")
+@blueprint.get("/a/<token:token>/calendar.ics")
 @limiter.limit(_lookup_limit)
 def ics_file(token: str):
     return ics_response(appointment_by_token(token))
 
 
-@blueprint.route("/a/<token>/cancel", methods=["GET", "POST"])
+@blueprint.route("/a/<token:token>/cancel", methods=["GET", "POST"])
 @limiter.limit(_booking_limit, methods=["POST"])
 def cancel_page(token: str):
     appointment = appointment_by_token(token)
@@ -234,7 +231,7 @@ def cancel_page(token: str):
     return render_template("booking/cancel.html", form=form, **_context(appointment))
 
 
-@blueprint.get("/a/<token>/reschedule")
+@blueprint.get("/a/<token:token>/reschedule")
 @limiter.limit(_lookup_limit)
 def reschedule_calendar(token: str):
     appointment = appointment_by_token(token)
@@ -253,7 +250,7 @@ def reschedule_calendar(token: str):
                            appointment=appointment)
 
 
-@blueprint.route("/a/<token>/reschedule/<day>", methods=["GET", "POST"])
+@blueprint.route("/a/<token:token>/reschedule/<day:day>", methods=["GET", "POST"])
 @limiter.limit(_booking_limit, methods=["POST"])
 def reschedule_day(token: str, day: str):
     appointment = appointment_by_token(token)

@@ -16,6 +16,7 @@ from booking.rules import person_hash
 from core.clock import local_today
 from core.errors import ApiError
 from core.extensions import db
+from core.privacy import secret_hash
 from offices.models import Office, Service
 from offices.queries import find_office
 
@@ -69,7 +70,8 @@ def offered_service_info(office: OfficeInfo, code: object) -> ServiceInfo:
 def appointment_by_token(token: str) -> Appointment:
     appointment = None
     if isinstance(token, str) and 16 <= len(token) <= 64:
-        appointment = db.session.scalar(select(Appointment).where(Appointment.token == token))
+        appointment = db.session.scalar(
+            select(Appointment).where(Appointment.token_hash == secret_hash(token)))
     if appointment is None:
         raise ApiError(404, "not_found", tr("没有找到这个预约，请核对链接。"))
     return appointment

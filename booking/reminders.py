@@ -16,7 +16,7 @@ from core.extensions import db
 from core.i18n import localized
 from core.summaries import MESSAGES_QUEUED, NOTHING_DUE, REMINDERS_QUEUED, RunSummary
 from notify.messages import documents, format_date, render
-from notify.outbox import queue_sms
+from notify.outbox import phone_hash, queue_sms
 from notify.settings import number, setting
 from offices.models import Office, Service
 
@@ -63,7 +63,7 @@ def _queue_reminder(appointment_id: int, now) -> int:
     body = reminder_text(appointment, office, service)
     queued = 0
     for phone in applicant_phones(appointment):
-        key = f"reminder:{appointment.id}:{appointment.date.isoformat()}:{phone}"
+        key = f"reminder:{appointment.id}:{appointment.date.isoformat()}:{phone_hash(phone)}"
         if queue_sms(phone, body, "reminder", dedupe_key=key) is not None:
             queued += 1
     return queued
@@ -148,7 +148,8 @@ def queue_divorce_window_notices() -> RunSummary:
                               from_date=format_date(case.step2_from, language),
                               until=format_date(case.step2_until, language))
                 for phone in phones:
-                    if queue_sms(phone, body, kind, dedupe_key=f"{kind}:{case.id}:{phone}"):
+                    key = f"{kind}:{case.id}:{phone_hash(phone)}"
+                    if queue_sms(phone, body, kind, dedupe_key=key):
                         queued += 1
     if not queued:
         return NOTHING_DUE()

@@ -3,9 +3,9 @@ finished appointments is kept RETENTION_DAYS (counted from the appointment's dat
 removed, while the rows stay so that counts and statistics are unchanged.
 
 For each appointment `completed`, `cancelled` or `no_show` dated before the cut-off and not
-purged yet: each applicant's name is masked (张*三), the encrypted ID number and the phone
-number are emptied, and `Appointment.purged_at` is set. The masked ID number (area code and
-last four digits) stays.
+purged yet: each applicant's name is masked (张*三), the encrypted ID number, birth date and
+phone number are emptied, and `Appointment.purged_at` is set. The masked ID number (its
+first and last four characters) and the keyed hash stay.
 
 Idempotent: purged appointments are skipped, masking a masked name changes nothing, and each
 statement only touches rows that still hold data.
@@ -43,6 +43,7 @@ def _purge_batch(cutoff: date) -> tuple[int, int] | None:
         for applicant in applicants:
             applicant.name = mask_name(applicant.name)
             applicant.id_number_enc = ""
+            applicant.birth_date = None
             applicant.phone = ""
             applicant.active_hash = None
         # the conditional UPDATE counts each appointment once, even when two runs overlap

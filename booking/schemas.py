@@ -188,7 +188,7 @@ class Availability(Answer):
 
 class MaskedApplicant(Answer):
     name: str = Field(description="masked: 张*三")
-    id_number: str = Field(description="masked: 510903********1234")
+    id_number: str = Field(description="masked: 5109**********1234")
     id_type: IdType
 
 

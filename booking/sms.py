@@ -10,7 +10,7 @@ from booking.models import Appointment
 from booking.serialize import manage_link
 from core.i18n import localized
 from notify.messages import render
-from notify.outbox import queue_sms
+from notify.outbox import phone_hash, queue_sms
 
 CANCELLED_KINDS = ("booking_cancelled", "cancelled_by_office")  # link to book again
 
@@ -42,7 +42,9 @@ def sms_body(appointment: Appointment, kind: str, **extra) -> str:
 
 def queue_to_applicants(appointment: Appointment, kind: str, dedupe: str | None = None,
                         **extra) -> None:
-    """One SMS per distinct phone of the applicants, in the caller's transaction."""
+    """One SMS per distinct phone of the applicants, in the caller's transaction; a
+    dedupe key names the phone by its keyed hash."""
     body = sms_body(appointment, kind, **extra)
     for phone in applicant_phones(appointment):
-        queue_sms(phone, body, kind, dedupe_key=f"{dedupe}:{phone}"[:128] if dedupe else None)
+        queue_sms(phone, body, kind,
+                  dedupe_key=f"{dedupe}:{phone_hash(phone)}"[:128] if dedupe else None)

@@ -41,9 +41,9 @@ from booking.sms import applicant_phones, queue_to_applicants, sms_body
 from core.clock import is_hhmm, local_now, local_today, utcnow
 from core.database import write_transaction
 from core.extensions import db
-from core.privacy import encrypt, mask_id
+from core.privacy import encrypt, mask_id, secret_hash
 from hours.calendar import SlotSpec
-from notify.outbox import queue_sms
+from notify.outbox import phone_hash, queue_sms
 from offices.models import Office, Service
 
 log = logging.getLogger(__name__)
@@ -109,8 +109,9 @@ class _Booking:
     def run(self) -> Appointment:
         spec = self.spec
         now = utcnow()
+        token = new_token()
         values = {
-            "code": new_code(), "token": new_token(),
+            "code": new_code(), "token": token, "token_hash": secret_hash(token),
             "office_id": self.office_id, "service_code": self.service_code, "slot_id": None,
             "date": self.day, "start": spec.start, "end": spec.end, "status": "booked",
             "language": self.language, "created_at": now, "updated_at": now,
@@ -150,7 +151,7 @@ class _Booking:
                 # its dedupe key, so the key is stored without asking the outbox first.
                 message = queue_sms(phone, body, "booking_confirmed")
                 if message is not None:
-                    message.dedupe_key = f"{dedupe}:{phone}"[:128]
+                    message.dedupe_key = f"{dedupe}:{phone_hash(phone)}"[:128]
                     messages.append(message)
             _write_queued(messages)
         appointment.id = appointment_id

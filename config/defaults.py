@@ -7,7 +7,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # --- Flask and the database -------------------------------------------------------------
 SECRET_KEY = None  # required when ENV_NAME is "production"; elsewhere made once in instance/
-ENV_NAME = "development"  # XIYUE_ENV_NAME=production makes SECRET_KEY and secure cookies mandatory
+# XIYUE_ENV_NAME=production: secure cookies, and no start without SECRET_KEY, ID_ENCRYPTION_KEYS,
+# ID_HASH_KEY and shared rate-limit storage (core.settings; docs/deploy.md §13)
+ENV_NAME = "development"
 SQLALCHEMY_DATABASE_URI = None  # from DATABASE_URL; default: sqlite under instance/
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 SQLITE_BUSY_TIMEOUT_MS = 30000
@@ -29,20 +31,25 @@ LANGUAGES = {"zh_CN": "中文", "en": "English"}
 
 # --- Staff -------------------------------------------------------------------------------
 API_TOKEN_HOURS = 12
-LOGIN_LOCKOUT_FAILURES = 5
-LOGIN_LOCKOUT_MINUTES = 15
+# Failed logins make the failing client wait; they never lock the account (an admin does).
+LOGIN_THROTTLE_FAILURES = 3  # failures for one user name from one address before each further one makes the next try wait
+LOGIN_THROTTLE_ADDRESS_FAILURES = 20  # the same for one address, whatever the names
+LOGIN_THROTTLE_FIRST_SECONDS = 5  # the first wait; it doubles with each further failure
+LOGIN_THROTTLE_MAX_SECONDS = 900  # the longest wait
+LOGIN_THROTTLE_FORGET_MINUTES = 60  # a count starts again this long after its last failure
 
 # --- Rate limits (Flask-Limiter) -----------------------------------------------------------
 RATELIMIT_ENABLED = True
-RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_STORAGE_URI = "memory://"  # per worker process; REDIS_URL replaces it (shared)
 RATELIMIT_HEADERS_ENABLED = True
 RATELIMIT_BOOKING = "20 per minute;200 per hour"
 RATELIMIT_LOOKUP = "120 per minute"
 RATELIMIT_LOGIN = "10 per minute"
 
 # --- Personal data ----------------------------------------------------------------------
-ID_ENCRYPTION_KEYS: list[str] = []  # Fernet keys, newest first; empty: derived from SECRET_KEY
-ID_HASH_KEY = None  # HMAC key for ID look-ups; empty: derived from SECRET_KEY
+# Fernet keys, newest first; empty (outside production only): derived from SECRET_KEY
+ID_ENCRYPTION_KEYS: list[str] = []
+ID_HASH_KEY = None  # HMAC key for ID look-ups; empty (outside production only): from SECRET_KEY
 RETENTION_DAYS = 365 * 3  # personal data of finished appointments kept this long
 
 # --- Services and eligibility (docs/domain.md) -------------------------------------------------

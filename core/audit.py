@@ -7,6 +7,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
+from core.database import write_transaction
 from core.extensions import db
 from core.types import UTCDateTime
 
@@ -35,3 +36,12 @@ def record_audit(user, action: str, target: str = "", office_id: int | None = No
         ip=(request.remote_addr or "") if has_request_context() else "")
     db.session.add(entry)
     return entry
+
+
+def record_view(user, action: str, target: str, office_id: int | None, **details) -> None:
+    """Audit one staff view of unmasked personal data (a full name, ID number or phone:
+    docs/api.md §3.4) in its own write transaction, committed at once. Call it after the
+    page or file is made and before it is sent, so that nothing is shown unaudited.
+    `target` and `details` name the appointment code or ticket number, never the data."""
+    with write_transaction():
+        record_audit(user, action, target, office_id, **details)

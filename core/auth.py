@@ -1,4 +1,11 @@
-"""Staff accounts, roles and API tokens, and the guards that every staff route uses."""
+"""Staff accounts, roles and API tokens, and the guards that every staff route uses.
+
+Sessions are ended on the server: each account has a `session_version`, stored in the
+session at login (`SESSION_VERSION_KEY`) and compared on every request by the user loader.
+Logging out, a password change, deactivation, a lock and an admin's "end all sessions" raise
+it (staff.services), so a copy of an older session cookie is refused from then on. API
+tokens are refused once revoked or expired, and while the account is switched off or
+locked."""
 
 import enum
 import functools
@@ -6,9 +13,9 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g, request, session
 from flask_login import UserMixin, current_user
-from sqlalchemy import CheckConstraint, ForeignKey, String, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -41,6 +48,13 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(64), default="")
     staff_number: Mapped[str] = mapped_column(String(32), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # set by an admin (staff admin page, `flask users lock`); never by failed logins
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # raised to end every session of the account (see the module's docstring)
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Unused since failed logins stopped locking accounts (staff.services): kept one release
+    # so that workers still running the older code can read users while the new ones start
+    # (docs/deploy.md §9); the next release's migration drops them.
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -54,6 +68,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # flask-login
         return self.active
+
+    @property
+    def may_sign_in(self) -> bool:
+        """Switched on and not locked by an admin."""
+        return self.active and self.locked_at is None
 
     def can_act_for(self, office_id: int) -> bool:
         """Staff bound to an office act only there; staff without an office act everywhere."""
@@ -92,6 +111,13 @@ def revoke_token(token: str) -> bool:
     return True
 
 
+def revoke_user_tokens(user_id: int) -> int:
+    """Revoke every live API token of an account (the caller commits); how many."""
+    return db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())).rowcount or 0
+
+
 def user_from_bearer() -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -102,7 +128,7 @@ def user_from_bearer() -> User | None:
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     user = db.session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    return user if user is not None and user.may_sign_in else None
 
 
 def api_roles(*roles: Role):
@@ -153,7 +179,57 @@ def require_office_access(user: User, office_id: int) -> None:
         raise ApiError(403, "forbidden", "You are not staff of this office.")
 
 
+# --- sessions ------------------------------------------------------------------------------
+
+SESSION_VERSION_KEY = "_sv"
+
+
+def start_session(user: User) -> None:
+    """Sign `user` in on this browser (flask-login) with the account's session version."""
+    from flask_login import login_user
+
+    login_user(user)
+    session[SESSION_VERSION_KEY] = user.session_version
+
+
+def forget_session() -> None:
+    """Sign this browser out (the caller raises the version: staff.services.sign_out)."""
+    from flask_login import logout_user
+
+    logout_user()
+    session.pop(SESSION_VERSION_KEY, None)
+
+
+def forget_loaded_user(*_args, **_kwargs) -> None:
+    """At the start of each request: drop a user that flask-login loaded for an earlier
+    request sharing this app context (tests, CLI code driving the test client), so that the
+    session is checked again."""
+    g.pop("_login_user", None)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    """Every request's check of its session: the account exists, may sign in, and has not
+    ended its sessions since this one began."""
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    if user is None or not user.may_sign_in:
+        return None
+    if session.get(SESSION_VERSION_KEY) != user.session_version:
+        return None
+    return user
+
+
+# The same work for an unknown user name as for a known one: its password is checked
+# against this hash (made once per process, with the same method as real ones).
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def check_dummy_password(password: str) -> bool:
+    """As long as User.check_password, for a user name that does not exist; always False."""
+    check_password_hash(_dummy_hash(), password)
+    return False

@@ -31,6 +31,7 @@ from flask import Blueprint, current_app
 from spectree import Response, SpecTree
 from spectree.plugins.flask_plugin import FlaskPlugin
 
+from core.converters import parameter_schemas
 from core.schemas import Problem
 
 API_PREFIX = "/api/v1"
@@ -66,7 +67,9 @@ class _Describe(FlaskPlugin):
         if not path.startswith(API_PREFIX + "/"):
             raise ValueError(f"{route}: only {API_PREFIX} views are described")
         path = path[len(API_PREFIX):]
+        bounded = parameter_schemas(str(route))  # core.converters: <int:…>, <token:…>
         for parameter in parameters:
+            parameter["schema"] = bounded.get(parameter["name"], parameter["schema"])
             name, description = PATH_PARAMETERS.get(parameter["name"],
                                                     (parameter["name"], ""))
             path = path.replace("{" + parameter["name"] + "}", "{" + name + "}")

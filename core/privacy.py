@@ -1,34 +1,65 @@
 """Personal-data protection: encryption at rest, keyed hashes for look-ups, masking.
 
-ID numbers are encrypted with Fernet keys from `ID_ENCRYPTION_KEYS` (newest first; older
-keys still decrypt, which is how rotation works: see docs/deploy.md) and found through an
-HMAC-SHA256 of the normalised number under `ID_HASH_KEY`.
+Every personal value at rest (ID numbers, birth dates, phone numbers, SMS texts, the
+secrets of links) is encrypted with the Fernet keys of `ID_ENCRYPTION_KEYS` (newest first;
+older keys still decrypt, which is how rotation works: docs/deploy.md) and, where a row is
+looked up by it, found through an HMAC-SHA256 under `ID_HASH_KEY`: `keyed_hash` for ID
+numbers (normalised: spaces out, upper case), `secret_hash` for everything else (the exact
+text: link tokens are case-sensitive).
+
+Columns hold their ciphertext in one of two ways: `id_number_enc` is written and read by
+the code itself (`encrypt`, `decrypt`), the others have an `Encrypted` or `EncryptedDate`
+type that encrypts on the way in and decrypts on the way out, so the model's attribute is
+the clear value. Such a column cannot be compared with a value (the ciphertext differs
+each time): only with "" or NULL; a look-up goes through the row's keyed hash.
+
+Each model registers its encrypted columns (`register_encrypted`): `flask privacy
+rotate-keys` and `check-keys` (booking/encryption.py) work on that list.
 """
 
+from __future__ import annotations
+
 import base64
+import functools
 import hashlib
 import hmac
+import re
+from datetime import date
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
+from sqlalchemy import Column, Text
+from sqlalchemy.sql import operators
+from sqlalchemy.types import TypeDecorator
 
 
 def _derived_key(secret: str, purpose: str) -> bytes:
     return hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
 
 
-def _keys() -> list[Fernet]:
+def _key_texts() -> tuple[str, ...]:
     """The configured keys, newest first."""
     keys = current_app.config.get("ID_ENCRYPTION_KEYS") or []
     if isinstance(keys, str):
         keys = [k.strip() for k in keys.split(",") if k.strip()]
     if not keys:  # development and tests: derive from SECRET_KEY
-        keys = [base64.urlsafe_b64encode(_derived_key(current_app.config["SECRET_KEY"], "id-enc"))]
-    return [Fernet(k) for k in keys]
+        keys = [base64.urlsafe_b64encode(_derived_key(current_app.config["SECRET_KEY"],
+                                                      "id-enc")).decode()]
+    return tuple(k.decode() if isinstance(k, bytes) else str(k) for k in keys)
+
+
+@functools.lru_cache(maxsize=8)
+def _fernets(keys: tuple[str, ...]) -> tuple[list[Fernet], MultiFernet]:
+    fernets = [Fernet(k) for k in keys]
+    return fernets, MultiFernet(fernets)
+
+
+def _keys() -> list[Fernet]:
+    return _fernets(_key_texts())[0]
 
 
 def _fernet() -> MultiFernet:
-    return MultiFernet(_keys())
+    return _fernets(_key_texts())[1]
 
 
 def encrypt(text: str) -> str:
@@ -60,20 +91,42 @@ def normalise_id(id_number: str) -> str:
     return "".join(id_number.split()).upper()
 
 
-def keyed_hash(value: str) -> str:
+def _hash_key() -> bytes:
     key = current_app.config.get("ID_HASH_KEY") or _derived_key(
         current_app.config["SECRET_KEY"], "id-hash").hex()
-    return hmac.new(key.encode(), normalise_id(value).encode(), hashlib.sha256).hexdigest()
+    return key.encode() if isinstance(key, str) else key
 
+
+def keyed_hash(value: str) -> str:
+    """The look-up hash of an ID number (normalised first: "510903 1990…x" finds
+    "5109031990…X")."""
+    return hmac.new(_hash_key(), normalise_id(value).encode(), hashlib.sha256).hexdigest()
+
+
+def secret_hash(value: str) -> str:
+    """The look-up hash of an exact text under the same key: link tokens (case-sensitive)
+    and phone numbers (give them in E.164)."""
+    return hmac.new(_hash_key(), value.encode(), hashlib.sha256).hexdigest()
+
+
+# --- masking ----------------------------------------------------------------------------------
 
 def mask_id(id_number: str) -> str:
-    """510903199001011234 -> 510903********1234; short documents keep 2 and 2."""
+    """What may be shown of an ID number, and stored beside it.
+
+    An 18-character number (居民身份证, 港澳台居民居住证, 外国人永久居留身份证) keeps its first
+    4 and last 4 characters, 5109**********1234: the birth date (characters 7 to 14) and the
+    county are hidden, so the mask and the sex and dates stored beside it leave millions of
+    numbers possible. Other documents (permits, passports) keep at most 2 and 2, and at
+    least 5 characters (and at least half of them) stay hidden."""
     value = normalise_id(id_number)
-    if len(value) >= 14:
-        return value[:6] + "*" * (len(value) - 10) + value[-4:]
-    if len(value) > 4:
-        return value[:2] + "*" * (len(value) - 4) + value[-2:]
-    return "*" * len(value)
+    if len(value) == 18:
+        return value[:4] + "*" * 10 + value[-4:]
+    hidden = max(5, (len(value) + 1) // 2)
+    keep = max(0, min(2, (len(value) - hidden) // 2))
+    if keep == 0:
+        return "*" * len(value)
+    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
 
 
 def mask_name(name: str) -> str:
@@ -88,3 +141,120 @@ def mask_name(name: str) -> str:
 
 def mask_phone(phone: str) -> str:
     return phone[:-8] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+_DIGIT_RUN = re.compile(r"\+?\d{7,}")
+
+
+def mask_phones_in(text: str) -> str:
+    """`text` (a provider's error message, say) with every run of 7 or more digits masked
+    like a phone number: "The 'To' number +8613800138000 is …" -> "… +86138****8000 is …"."""
+    return _DIGIT_RUN.sub(lambda match: mask_phone(match.group()), text or "")
+
+
+# --- encrypted columns ------------------------------------------------------------------------
+
+# Comparisons that would compare ciphertexts: refused, except = and != with "" or NULL.
+_COMPARISONS = frozenset({
+    operators.eq, operators.ne, operators.lt, operators.le, operators.gt, operators.ge,
+    operators.in_op, operators.not_in_op, operators.like_op, operators.not_like_op,
+    operators.ilike_op, operators.not_ilike_op, operators.contains_op,
+    operators.startswith_op, operators.endswith_op, operators.between_op,
+    operators.desc_op, operators.asc_op})
+
+
+class EncryptedComparisonError(TypeError):
+    """An encrypted column compared with a value: compare its keyed hash instead."""
+
+
+class Encrypted(TypeDecorator):
+    """Text encrypted at rest: the attribute holds the clear text, the column its Fernet
+    token. "" stays "" (and NULL NULL), so `column != ""` still means "has a value"."""
+
+    impl = Text
+    cache_ok = True
+
+    class comparator_factory(TypeDecorator.Comparator):  # noqa: N801 (SQLAlchemy's name)
+        def operate(self, op, *other, **kwargs):
+            empty = bool(other) and (other[0] is None or (isinstance(other[0], str)
+                                                          and other[0] == ""))
+            if op in _COMPARISONS and not (op in (operators.eq, operators.ne) and empty):
+                raise EncryptedComparisonError(
+                    f"{self.expr} is encrypted: look rows up by its keyed hash")
+            return super().operate(op, *other, **kwargs)
+
+    def process_bind_param(self, value, dialect):
+        if value is None or value == "":
+            return value
+        return encrypt(self.to_text(value))
+
+    def process_result_value(self, value, dialect):
+        if value is None or value == "":
+            return self.empty(value)
+        return self.from_text(decrypt(value))
+
+    def to_text(self, value) -> str:
+        return str(value)
+
+    def from_text(self, text: str):
+        return text
+
+    def empty(self, value):
+        return value
+
+
+class EncryptedDate(Encrypted):
+    """A date encrypted at rest (as YYYY-MM-DD); NULL when there is none."""
+
+    cache_ok = True
+
+    def to_text(self, value) -> str:
+        if not isinstance(value, date):
+            raise TypeError(f"a date is needed, not {type(value).__name__}")
+        return value.isoformat()
+
+    def from_text(self, text: str):
+        return date.fromisoformat(text)
+
+    def empty(self, value):
+        return None
+
+
+class HashedSecret:
+    """A secret kept only as its keyed hash (`secret_hash`), for a link that is never shown
+    again after it was made: assigning it (`Model(token=…)`) sets the hash column named
+    `hash_attribute`; reading it gives the clear value only on the object it was given to
+    (a row just made), and None on a row loaded from the database."""
+
+    def __init__(self, hash_attribute: str) -> None:
+        self.hash_attribute = hash_attribute
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.slot = f"_{name}_clear"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return obj.__dict__.get(self.slot)
+
+    def __set__(self, obj, value: str) -> None:
+        obj.__dict__[self.slot] = value
+        setattr(obj, self.hash_attribute, secret_hash(value))
+
+
+_ENCRYPTED: dict[tuple[str, str], Column] = {}
+
+
+def register_encrypted(model, *attributes: str) -> None:
+    """Declare columns of `model` (by attribute name) that hold Fernet tokens: key rotation
+    re-encrypts them. Each feature's models module calls it for its own tables."""
+    table = model.__table__
+    for attribute in attributes:
+        column = table.c[attribute]
+        _ENCRYPTED[(table.name, column.name)] = column
+
+
+def encrypted_columns() -> list[Column]:
+    """Every registered encrypted column, by table and column name."""
+    return [_ENCRYPTED[key] for key in sorted(_ENCRYPTED)]
+

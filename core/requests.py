@@ -1,10 +1,26 @@
-"""Reading request input for the API: one place that turns bad input into a 422."""
+"""Reading request input: one place that turns bad input into a 422 (API) or a default /
+a message (pages). docs/api.md §3.2: no input gives a 500.
 
+- `query_args` / `body_of`: the API's query strings and bodies through their models.
+- `whole_number`, `iso_month`, `iso_day`: numbers in ASCII digits within bounds, months
+  and days with years from FIRST_YEAR to LAST_YEAR; ValueError otherwise, as int() and
+  date.fromisoformat, whose place they take. `parse_int`, `parse_month`, `parse_day`: the
+  same, None for what does not fit; `arg_page`, `arg_month`, `arg_day`, `arg_int` read
+  them from the query string. `local_path`: a `next=` that stays on this site.
+- `register_input_guards`: NUL characters and JSON nested too deep, refused up front.
+Route converters with bounds (ids, tokens, days in paths) are in core/converters.py; what
+still escapes a view as OverflowError or a conversion's ValueError is answered by
+core.errors as bad input."""
+
+import re
+from datetime import date
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from flask import request
 from pydantic import BaseModel, ValidationError
 
+from core.converters import FIRST_YEAR, LAST_YEAR  # the years any page shows
 from core.errors import InvalidRequest
 from core.schemas import describe
 
@@ -37,6 +53,106 @@ def body_of(model: type[M]) -> M:
         return model.model_validate(body)
     except ValidationError as error:
         raise InvalidRequest(describe(error, model)) from None
+
+
+# --- the pages' query parameters ----------------------------------------------------------
+
+PAGE_MAX = 100_000
+_DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: "²".isdigit() is true, int("３") is 3
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def whole_number(text: str, low: int = 1, high: int = 2**31 - 1) -> int:
+    """Plain ASCII digits between low and high; ValueError otherwise. ("²".isdigit() is
+    true and int("²") fails; int() takes "１２", " 12 ", "1_000" and numbers of any size.)"""
+    if not _DIGITS.fullmatch(text or ""):
+        raise ValueError(f"not a whole number of at most 10 digits: {(text or '')[:20]!r}")
+    value = int(text)
+    if not low <= value <= high:
+        raise ValueError(f"not between {low} and {high}: {value}")
+    return value
+
+
+def iso_month(text: str, first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR) -> date:
+    """YYYY-MM with the year in first_year..last_year: the month's first day; ValueError
+    otherwise. A drop-in for date(*map(int, text.split("-")), 1) inside `except ValueError`."""
+    match = _MONTH.fullmatch(text or "")
+    if match is None:
+        raise ValueError(f"not a month YYYY-MM: {(text or '')[:20]!r}")
+    year, month = int(match.group(1)), int(match.group(2))
+    if not first_year <= year <= last_year:
+        raise ValueError(f"not a year from {first_year} to {last_year}: {year}")
+    return date(year, month, 1)  # ValueError for month 00 or 13
+
+
+def iso_day(text: str, first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR) -> date:
+    """YYYY-MM-DD, a real day with the year in first_year..last_year; ValueError otherwise.
+    A drop-in for date.fromisoformat (which also takes 0001-01-01, 9999-12-31 and 20260615),
+    so that no later date arithmetic or time-zone conversion overflows."""
+    if not _DAY.fullmatch(text or ""):
+        raise ValueError(f"not a day YYYY-MM-DD: {(text or '')[:20]!r}")
+    day = date.fromisoformat(text)
+    if not first_year <= day.year <= last_year:
+        raise ValueError(f"not a year from {first_year} to {last_year}: {day.year}")
+    return day
+
+
+def _or_none(parse, text, *bounds):
+    try:
+        return parse(text, *bounds) if text is not None else None
+    except ValueError:
+        return None
+
+
+def parse_int(text: str | None, low: int = 1, high: int = 2**31 - 1) -> int | None:
+    """whole_number, or None."""
+    return _or_none(whole_number, text, low, high)
+
+
+def parse_month(text: str | None, first_year: int = FIRST_YEAR,
+                last_year: int = LAST_YEAR) -> date | None:
+    """iso_month, or None."""
+    return _or_none(iso_month, text, first_year, last_year)
+
+
+def parse_day(text: str | None, first_year: int = FIRST_YEAR,
+              last_year: int = LAST_YEAR) -> date | None:
+    """iso_day, or None."""
+    return _or_none(iso_day, text, first_year, last_year)
+
+
+def arg_int(name: str, low: int = 1, high: int = 2**31 - 1) -> int | None:
+    return parse_int(request.args.get(name), low, high)
+
+
+def arg_page(name: str = "page") -> int:
+    """?page=N: 1..PAGE_MAX in ASCII digits; anything else is the first page."""
+    return parse_int(request.args.get(name), 1, PAGE_MAX) or 1
+
+
+def arg_month(name: str = "month") -> date | None:
+    return parse_month(request.args.get(name))
+
+
+def arg_day(name: str) -> date | None:
+    return parse_day(request.args.get(name))
+
+
+def local_path(target: str | None) -> str | None:
+    """`next=` and other redirect targets: a path on this site ("/staff/…"), else None. No
+    scheme or host, no "//" or "/\\" (which browsers read as another host), no control
+    characters (a newline would split the Location header), at most 2000 characters."""
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return None
+    if target.startswith(("//", "/\\")) or "\\" in target:
+        return None
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 NUL_MARKERS = (b"\x00", b"%00", b"\\u0000")

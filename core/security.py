@@ -1,6 +1,45 @@
-"""Security headers and cookie flags."""
+"""Security headers, cookie flags, and caching: `Cache-Control: no-store` on every answer
+but static files and the public answers of PUBLIC_ENDPOINTS (docs/api.md §3.1)."""
 
-from flask import Flask
+from flask import Flask, request
+
+from core.converters import TokenConverter
+
+# Answers without personal data that anyone may cache (as they always could): the
+# offices, the services, the calendars, seats free, the hall display, the public pages
+# before a booking, the disclosure pages. Everything else (staff pages and API answers, the
+# manage page /a/<token>, the booking confirmation, ticket status, answers by token, error
+# pages) is no-store, unless its view chose a Cache-Control of its own (the hall display's
+# `no-cache` with an ETag, docs/api.md §3.7). Only anonymous requests: a request with a
+# session cookie or a bearer token may get a page that shows who is signed in.
+PUBLIC_ENDPOINTS = frozenset({
+    "static", "offices_pages.favicon",
+    "offices_api.list_offices", "offices_api.list_services", "openapi.openapi_document",
+    "hours_api.office_calendar", "booking_api.availability", "hallqueue_api.display",
+    "offices_pages.home", "hours_pages.calendar", "booking.office_page",
+    "booking.calendar_page", "booking.day_page", "hallqueue_pages.display_page",
+    "feedback_public.office_info", "feedback_public.registrar_photo",
+    "feedback_public.suggestion_counts",
+})
+NO_STORE = "no-store"
+
+
+def cacheable(app: Flask) -> bool:
+    """May this request's answer be kept by a cache (public, and asked anonymously)?"""
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        return False
+    if request.endpoint == "static":
+        return True
+    return ("Authorization" not in request.headers
+            and app.config["SESSION_COOKIE_NAME"] not in request.cookies)
+
+
+def by_secret() -> bool:
+    """Reached through the secret of a link (a <token:…> segment, core.converters): whoever
+    holds the URL may see it, so no cache keeps it (not even the browser's, on a shared PC)."""
+    rule = request.url_rule
+    return rule is not None and any(isinstance(converter, TokenConverter)
+                                    for converter in rule._converters.values())
 
 
 def init_security(app: Flask) -> None:
@@ -18,4 +57,6 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if by_secret() or ("Cache-Control" not in response.headers and not cacheable(app)):
+            response.headers["Cache-Control"] = NO_STORE
         return response

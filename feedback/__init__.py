@@ -4,7 +4,7 @@ disclosure pages (办事指南), statistics and the audit log page.
 Feedback listens to the hall: a completed ticket (hallqueue.signals.ticket_completed) gets
 the "rate our service" SMS, queued in the transaction that completes it."""
 
-from feedback import models  # noqa: F401  (registers the tables)
+from feedback import models, tablets  # noqa: F401  (registers the tables)
 
 
 def N_(text: str) -> str:
@@ -15,13 +15,14 @@ def N_(text: str) -> str:
 def init_app(app) -> None:
     from core.extensions import csrf
     from core.nav import StaffLink, add_public_office_link, add_staff_link
-    from feedback import api, public, staff_pages
+    from feedback import api, public, staff_pages, tablet_pages
     from feedback.ratings import queue_rating_sms
     from hallqueue.signals import ticket_completed
 
     app.register_blueprint(public.blueprint)
     app.register_blueprint(staff_pages.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(tablet_pages.blueprint)
     csrf.exempt(api.blueprint)
     ticket_completed.connect(queue_rating_sms)
     add_public_office_link(app, "feedback_public.office_info", N_("办事指南"))
@@ -37,3 +38,6 @@ def init_app(app) -> None:
     add_staff_link(app, StaffLink("feedback_staff.tablets", N_("评价平板"),
                                   ("registrar", "desk"), per_office=True,
                                   description=N_("各窗口的好差评平板页面")))
+    add_staff_link(app, StaffLink("feedback_tablets.pairing", N_("评价平板配对"), ("desk",),
+                                  per_office=True,
+                                  description=N_("将设备配对为窗口的评价平板，或取消配对")))

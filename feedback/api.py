@@ -5,14 +5,15 @@ from sqlalchemy import select
 
 from core.auth import api_roles, current_staff
 from core.clock import local_today
-from core.errors import ApiError, InvalidRequest, NotFound
+from core.errors import InvalidRequest, NotFound
 from core.extensions import db
 from core.openapi import BEARER, answers, spec
 from core.requests import query_args
 from feedback import disclosure, ratings, stats
 from feedback.schemas import Stats, StatsQuery, TabletState
 from feedback.settings import setting
-from offices.models import Office, Service, Window
+from offices.models import Service, Window
+from offices.queries import api_require_scope, find_office, office_scope
 
 blueprint = Blueprint("feedback_api", __name__, url_prefix="/api/v1")
 
@@ -30,8 +31,8 @@ def tablet_state(office: str, window: str):
         raise NotFound(f"No window {window!r} at {office}.")
     ticket = ratings.tablet_ticket(office_row, window_row)
     return {"office": office_row.code, "window": window_row.number,
-            "ticket": None if ticket is None else {
-                "id": ticket.id, "number": ticket.number, "service": ticket.service_code}}
+            "ticket": None if ticket is None else {  # no id: only a paired tablet rates
+                "number": ticket.number, "service": ticket.service_code}}
 
 
 def _durations(item: stats.Durations) -> dict:
@@ -69,14 +70,14 @@ def stats_json():
     if (end - start).days + 1 > int(setting("STATS_MAX_DAYS")):
         raise InvalidRequest(f"at most {setting('STATS_MAX_DAYS')} days at a time")
     grouping = args.group
-    office_ids = None if user.office_id is None else (user.office_id,)
+    scope = office_scope(user)
+    office_ids = None if scope is None else tuple(scope)
     code = args.office
     if code:
-        office = db.session.scalar(select(Office).where(Office.code == code))
+        office = find_office(code, active_only=False)
         if office is None:
             raise InvalidRequest(f"unknown office {code!r}")
-        if not user.can_act_for(office.id):
-            raise ApiError(403, "forbidden", "You are not staff of this office.")
+        api_require_scope(office.id)
         office_ids = (office.id,)
     service = args.service
     if service is not None and db.session.get(Service, service) is None:

@@ -11,7 +11,7 @@ from feedback.suggestions import CATEGORY_LABELS, NAME_MAX, REPLY_MAX, TEXT_MAX
 
 
 class RatingForm(FlaskForm):
-    ticket_id = HiddenField()
+    ticket = HiddenField()  # the number of the ticket the tablet showed (J001), never its id
     level = HiddenField()  # set by the pressed button (name="level" value="1".."5")
     comment = TextAreaField(_l("意见或建议（选填）"), validators=[Optional(), Length(max=500)])
 

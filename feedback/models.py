@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
 from core.extensions import db
+from core.privacy import Encrypted, HashedSecret, register_encrypted
 from core.types import UTCDateTime
 
 # 政务服务"好差评" (国办发〔2019〕51号): five levels, 5 best.
@@ -46,13 +47,15 @@ class Rating(db.Model):
 
 
 class RatingInvite(db.Model):
-    """The secret of an SMS "rate us later" link (/rate/t/<token>), one per ticket."""
+    """The secret of an SMS "rate us later" link (/rate/t/<token>), one per ticket. Only
+    its keyed hash is stored: the link is given once, in the SMS (encrypted in the outbox)."""
 
     __tablename__ = "rating_invites"
     __table_args__ = (UniqueConstraint("ticket_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token = HashedSecret("token_hash")
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -118,12 +121,15 @@ class Suggestion(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)  # the sender's status link
+    # the sender's status link (/suggestions/t/<token>), shown once: only its keyed hash
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token = HashedSecret("token_hash")
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     category: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(String(64), default="")
-    phone: Mapped[str] = mapped_column(String(20), default="")  # E.164 or empty
+    # E.164 or empty; encrypted at rest
+    phone: Mapped[str] = mapped_column("phone_enc", Encrypted(), key="phone", default="")
     language: Mapped[str] = mapped_column(String(8), default="zh_CN")
     status: Mapped[str] = mapped_column(String(16), default="received")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -149,3 +155,6 @@ class RegistrarProfile(db.Model):
     on_duty: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+register_encrypted(Suggestion, "phone")

@@ -1,7 +1,17 @@
 """Public pages: the window tablet and SMS rating pages, the suggestion box, and each
 office's disclosure page (办事指南) with the registrars' photos."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -9,7 +19,7 @@ from core.clock import local_today
 from core.database import write_transaction
 from core.extensions import db, limiter
 from core.i18n import current_language, list_sep, localized
-from feedback import disclosure, guide, ratings, suggestions
+from feedback import disclosure, guide, ratings, suggestions, tablets
 from feedback.forms import RatingForm, SuggestionForm
 from feedback.ratings import LEVEL_LABELS, RatingError
 from feedback.settings import setting
@@ -36,16 +46,20 @@ def _service_names() -> dict[str, Service]:
 
 @blueprint.route("/rate/<office>/<window>", methods=["GET", "POST"])
 def tablet(office: str, window: str):
-    """The tablet that faces the couple at a window: rates the ticket just completed there."""
+    """The tablet that faces the couple at a window: rates the ticket just completed there.
+    Only a browser paired with this window by staff (feedback.tablets) gets it."""
     office_row = office_or_404(office)
     window_row = _window_or_404(office_row, window)
+    device = tablets.this_tablet()
+    if device is None or (device.office_id, device.window_id) != (office_row.id, window_row.id):
+        return _not_this_tablet(office_row, window_row, device)
     form = RatingForm()
     if request.method == "POST":
         if not form.validate():
             flash(_("请重新选择评价等级。"), "error")
             return redirect(url_for(".tablet", office=office, window=window))
         try:
-            ratings.rate_at_window(office_row, window_row, form.ticket_id.data,
+            ratings.rate_at_window(tablets.request_token(), form.ticket.data,
                                    form.level.data, form.comment.data)
         except RatingError as error:
             flash(str(error.message), "error")
@@ -54,12 +68,24 @@ def tablet(office: str, window: str):
                                window=window_row, back=url_for(".tablet", office=office,
                                                                window=window))
     ticket = ratings.tablet_ticket(office_row, window_row)
-    return render_template("feedback/rate_tablet.html", office=office_row, window=window_row,
-                           ticket=ticket, form=form, levels=LEVEL_LABELS,
-                           services=_service_names())
+    response = make_response(render_template(
+        "feedback/rate_tablet.html", office=office_row, window=window_row, ticket=ticket,
+        form=form, levels=LEVEL_LABELS, services=_service_names()))
+    tablets.set_cookie(response, tablets.request_token())  # renewed while the tablet is used
+    return response
 
 
-@blueprint.route("/rate/t/<token>", methods=["GET", "POST"])
+def _not_this_tablet(office: Office, window: Window, device):
+    """403: this browser is no paired tablet, or the tablet of another window."""
+    paired = None
+    if device is not None:
+        paired = (db.session.get(Office, device.office_id),
+                  db.session.get(Window, device.window_id))
+    return render_template("feedback/rate_unpaired.html", office=office, window=window,
+                           paired=paired), 403
+
+
+@blueprint.route("/rate/t/<token:token>", methods=["GET", "POST"])
 def rate_link(token: str):
     """The SMS link: rate a completed service later."""
     invite = ratings.invite_for(token)
@@ -124,7 +150,7 @@ def suggestion_box():
     return render_template("feedback/suggestion_form.html", form=form)
 
 
-@blueprint.get("/suggestions/t/<token>")
+@blueprint.get("/suggestions/t/<token:token>")
 def suggestion_status(token: str):
     item = suggestions.by_token(token)
     if item is None:

@@ -1,8 +1,11 @@
 """好差评 ratings: at the window's tablet right after service, or later by an SMS link.
 
-One rating per ticket (a unique constraint). The tablet at a window rates only the ticket
+One rating per ticket (a unique constraint). Only two things rate: the window's tablet, a
+browser that staff paired with that window (feedback.tablets), which rates only the ticket
 most recently completed at that window today, within RATING_TABLET_MINUTES of completion;
-an SMS link works RATING_LINK_DAYS. A rating of 不满意 or 非常不满意 opens a follow-up case.
+and the SMS link's own token, which works RATING_LINK_DAYS. A ticket's id is never shown
+publicly: the tablet names the ticket by its number. A rating of 不满意 or 非常不满意 opens
+a follow-up case.
 """
 
 import secrets
@@ -18,9 +21,11 @@ from core.clock import local_today, utcnow
 from core.database import write_transaction
 from core.extensions import db
 from core.i18n import localized
+from core.privacy import secret_hash
 from feedback.cases import open_case
 from feedback.models import BAD_LEVELS, Rating, RatingInvite
 from feedback.settings import setting
+from feedback.tablets import tablet_for_token
 from hallqueue.models import Ticket
 from notify.messages import render
 from notify.outbox import queue_sms
@@ -103,16 +108,23 @@ def _committed(action) -> Rating:
         raise RatingError("already_rated", _l("这次办理已经评价过了，感谢您的评价。")) from None
 
 
-def rate_at_window(office: Office, window: Window, ticket_id: object, level: object,
+def rate_at_window(device_token: str | None, shown: object, level: object,
                    comment: object = "") -> Rating:
-    """Rate from the window's tablet. `ticket_id` is the ticket the page showed: if another
-    ticket was completed since, or this one is rated or too old, nothing is saved."""
+    """Rate from a paired window tablet: `device_token` is the browser's tablet cookie
+    (feedback.tablets), `shown` the number of the ticket the page showed (J001). Nothing is
+    saved unless the browser is a paired tablet and that ticket is still the one its window
+    offers (none completed since, not rated, not too old)."""
     level = parse_level(level)
     comment = clean_comment(comment)
 
     def action() -> Rating:
+        tablet = tablet_for_token(device_token)
+        if tablet is None:
+            raise RatingError("not_paired", _l("此设备不是配对的评价平板，不能在此评价。"))
+        office = db.session.get(Office, tablet.office_id)
+        window = db.session.get(Window, tablet.window_id)
         ticket = tablet_ticket(office, window)
-        if ticket is None or str(ticket.id) != str(ticket_id):
+        if ticket is None or ticket.number != str(shown or ""):
             raise RatingError("not_rateable", _l("这次办理已不能在此评价；如需评价，请使用短信中的链接。"))
         return _add_rating(ticket, level, comment, "tablet")
 
@@ -122,7 +134,8 @@ def rate_at_window(office: Office, window: Window, ticket_id: object, level: obj
 def invite_for(token: str) -> RatingInvite | None:
     if not token or len(token) > 64:
         return None
-    return db.session.scalar(select(RatingInvite).where(RatingInvite.token == token))
+    return db.session.scalar(
+        select(RatingInvite).where(RatingInvite.token_hash == secret_hash(token)))
 
 
 def invite_ticket(invite: RatingInvite) -> Ticket:
@@ -178,13 +191,13 @@ def queue_rating_sms(ticket: Ticket) -> None:
     phone = ticket_phone(ticket)
     if not phone:
         return
-    invite = db.session.scalar(select(RatingInvite).where(RatingInvite.ticket_id == ticket.id))
-    if invite is None:
-        invite = RatingInvite(
-            ticket_id=ticket.id, token=secrets.token_urlsafe(24),
-            expires_at=utcnow() + timedelta(days=int(setting("RATING_LINK_DAYS"))))
-        db.session.add(invite)
-        db.session.flush()
+    if db.session.scalar(select(RatingInvite.id).where(RatingInvite.ticket_id == ticket.id)):
+        return  # its SMS was queued when the invite was made (the link is kept only hashed)
+    invite = RatingInvite(
+        ticket_id=ticket.id, token=secrets.token_urlsafe(24),
+        expires_at=utcnow() + timedelta(days=int(setting("RATING_LINK_DAYS"))))
+    db.session.add(invite)
+    db.session.flush()
     office = db.session.get(Office, ticket.office_id)
     language = ticket.language or "zh_CN"
     queue_sms(phone, render("rate_service", language, office=localized(office, "name", language),

@@ -19,8 +19,9 @@ RatingLevel = Literal["1", "2", "3", "4", "5"]
 # --- the rating tablet (public) --------------------------------------------------------------
 
 class TabletTicket(Answer):
-    id: int
-    number: str
+    """Named by its number: a ticket's id is never given out publicly."""
+
+    number: str = Field(description="e.g. J001")
     service: str
 
 

@@ -13,6 +13,7 @@ from core.auth import User
 from core.clock import DEFAULT_TIMEZONE, local_today, to_local, utcnow, zone
 from core.extensions import db
 from core.i18n import is_english, localized
+from core.privacy import secret_hash
 from feedback.models import SUGGESTION_CATEGORIES, Suggestion
 from notify.messages import render
 from notify.outbox import queue_sms
@@ -64,7 +65,8 @@ def submit(office: Office | None, category: str, text: str, name: str = "", phon
 def by_token(token: str) -> Suggestion | None:
     if not token or len(token) > 64:
         return None
-    return db.session.scalar(select(Suggestion).where(Suggestion.token == token))
+    return db.session.scalar(
+        select(Suggestion).where(Suggestion.token_hash == secret_hash(token)))
 
 
 def _office_name(suggestion: Suggestion) -> str:

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
-from core.auth import Role, api_roles, current_staff, require_office_access
+from core.auth import Role, api_roles, current_staff
 from core.errors import InvalidRequest
 from core.openapi import BEARER, answers, spec
 from core.requests import body_of, json_body, query_args
@@ -25,7 +25,7 @@ from hallqueue.schemas import (
     WindowState,
 )
 from hallqueue.tickets import TicketRequest, issue_ticket
-from offices.queries import api_office
+from offices.queries import api_office, api_require_scope, api_staffed_office
 
 blueprint = Blueprint("hallqueue_api", __name__, url_prefix="/api/v1")
 
@@ -42,12 +42,6 @@ def called_json(ticket: Ticket) -> dict:
             "status": ticket.status, "window": window.number if window else None}
 
 
-def _staff_office(code: str):
-    office = api_office(code)
-    require_office_access(current_staff(), office.id)
-    return office
-
-
 # SQLite's INTEGER holds no larger id (it would raise OverflowError, a 500): refused as
 # PostgreSQL refuses an id its column cannot hold (DataError, core.errors: 422).
 LARGEST_ID = 2**63 - 1
@@ -60,9 +54,8 @@ def _staff_ticket(ticket_id: int) -> tuple:
     from core.extensions import db
     from offices.models import Office
 
-    office = db.session.get(Office, ticket.office_id)
-    require_office_access(current_staff(), office.id)
-    return office, ticket
+    api_require_scope(ticket.office_id)  # another office's ticket: 403
+    return db.session.get(Office, ticket.office_id), ticket
 
 
 def ticket_request_from(body: TicketRequestBody, source: str) -> TicketRequest:
@@ -90,7 +83,7 @@ def ticket_request_from(body: TicketRequestBody, source: str) -> TicketRequest:
              "appointment_not_active, office_closed, applicants_not_present"), **HALL)
 def create_ticket(office_code: str):
     """Check in an appointment, or issue a walk-in ticket."""
-    office = _staff_office(office_code)
+    office = api_staffed_office(office_code)
     request_ = ticket_request_from(body_of(TicketRequestBody), "api")
     ticket = issue_ticket(office, current_staff(), request_)
     body = {"id": ticket.id, "token": ticket.token, "number": ticket.number,
@@ -107,7 +100,7 @@ def create_ticket(office_code: str):
     HTTP_409="window_paused, window_closed (a backup window on an ordinary day)"), **HALL)
 def call_next(office_code: str, window_number: str):
     """Call the next ticket at a window."""
-    office = _staff_office(office_code)
+    office = api_staffed_office(office_code)
     window = window_by_number(office, window_number)
     ticket = calling.call_next(office, window, current_staff())
     if ticket is None:
@@ -120,7 +113,7 @@ def call_next(office_code: str, window_number: str):
 @spec.validate(resp=answers(HTTP_200=WindowState, HTTP_404="not_found"), **HALL)
 def pause_window(office_code: str, window_number: str):
     """Pause a window: it calls nothing until resumed."""
-    office = _staff_office(office_code)
+    office = api_staffed_office(office_code)
     window = calling.set_paused(office, window_by_number(office, window_number),
                                 current_staff(), True)
     return {"window": window.number, "paused": window.paused}
@@ -131,7 +124,7 @@ def pause_window(office_code: str, window_number: str):
 @spec.validate(resp=answers(HTTP_200=WindowState, HTTP_404="not_found"), **HALL)
 def resume_window(office_code: str, window_number: str):
     """Resume a paused window."""
-    office = _staff_office(office_code)
+    office = api_staffed_office(office_code)
     window = calling.set_paused(office, window_by_number(office, window_number),
                                 current_staff(), False)
     return {"window": window.number, "paused": window.paused}
@@ -200,7 +193,7 @@ def display(office_code: str):
     return response.make_conditional(request)
 
 
-@blueprint.get("/tickets/<token>")
+@blueprint.get("/tickets/<token:token>")
 @spec.validate(query=TicketQuery, resp=answers(HTTP_200=TicketStatus, HTTP_404="not_found"),
                tags=["public"])
 def ticket(token: str):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from core.clock import from_minutes, local_now, to_minutes
 from core.errors import ApiError, NotFound
 from core.extensions import db
+from core.privacy import secret_hash
 from hallqueue.models import Ticket
 from offices.models import Office, Service, Window
 
@@ -31,7 +32,8 @@ def ticket_by_id(ticket_id: int) -> Ticket:
 
 
 def ticket_by_token(token: str) -> Ticket:
-    ticket = db.session.scalar(select(Ticket).where(Ticket.token == token)) if token else None
+    ticket = db.session.scalar(
+        select(Ticket).where(Ticket.token_hash == secret_hash(token))) if token else None
     if ticket is None:
         raise NotFound("No such ticket.")
     return ticket

@@ -3,10 +3,11 @@
 from datetime import date, datetime
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.clock import utcnow
 from core.extensions import db
+from core.privacy import Encrypted, register_encrypted, secret_hash
 from core.types import UTCDateTime
 
 PRIORITY_BOOKED, PRIORITY_GREEN, PRIORITY_WALK_IN = 0, 1, 2
@@ -40,7 +41,10 @@ class Ticket(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)  # the status page's secret
+    # The status page's secret (/t/<token>): found by its keyed hash, kept encrypted for
+    # the desk's reprint of the ticket.
+    token: Mapped[str] = mapped_column("token_enc", Encrypted(), key="token")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
     date: Mapped[date] = mapped_column(Date)
     service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
@@ -52,7 +56,8 @@ class Ticket(db.Model):
     slot_start: Mapped[str | None] = mapped_column(String(5))  # booked tickets: order by slot
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     party_hashes: Mapped[list] = mapped_column(JSON, default=list)  # keyed hashes of those present
-    phone: Mapped[str] = mapped_column(String(20), default="")  # E.164, for "your turn" SMS
+    # E.164, for "your turn" SMS; encrypted at rest
+    phone: Mapped[str] = mapped_column("phone_enc", Encrypted(), key="phone", default="")
     language: Mapped[str] = mapped_column(String(8), default="zh_CN")
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -71,6 +76,11 @@ class Ticket(db.Model):
     target_window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"))
     source: Mapped[str] = mapped_column(String(8), default="desk")  # desk | kiosk | api
 
+    @validates("token")
+    def _hash_token(self, _key: str, token: str) -> str:
+        self.token_hash = secret_hash(token)
+        return token
+
 
 class CallEvent(db.Model):
     """Each call and recall, newest last: the hall display's history and live feed."""
@@ -85,3 +95,6 @@ class CallEvent(db.Model):
     number: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(8), default="call")  # call | recall
     called_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+register_encrypted(Ticket, "token", "phone")

@@ -5,7 +5,6 @@ and renders; errors from the services become a flash message that says what to d
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -16,6 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.audit import record_view
 from core.auth import Role, current_staff, page_roles
 from core.clock import to_local
 from core.errors import ApiError
@@ -23,6 +23,7 @@ from core.extensions import db
 from core.i18n import N_, list_sep, localized
 from core.privacy import decrypt, mask_phone
 from core.qr import qr_svg
+from core.requests import parse_int
 from hallqueue import calling
 from hallqueue.common import (
     issuing_hours,
@@ -34,9 +35,9 @@ from hallqueue.common import (
 from hallqueue.display import display_state, spoken_text, ticket_status
 from hallqueue.models import REFUSAL_REASONS, Ticket
 from hallqueue.ordering import people_ahead, waiting_in_order
-from hallqueue.tickets import TicketRequest, issue_ticket
+from hallqueue.tickets import TicketRequest, find_for_checkin, issue_ticket
 from offices.models import Office, Window
-from offices.queries import office_or_404, staffed_office
+from offices.queries import in_scope, office_or_404, row_at_office, staffed_office
 
 blueprint = Blueprint("hallqueue_pages", __name__)
 
@@ -130,11 +131,10 @@ def _applicant_rows(appointment, full_ids: bool) -> list[dict]:
 
 
 def _lookup_appointment(office: Office, query: str):
-    """The appointment for the desk's preview, or a flash message."""
-    from booking.queries import appointment_for_checkin
-
+    """The appointment for the desk's preview (within the staff member's office scope), or
+    a flash message."""
     try:
-        return appointment_for_checkin(office, query)
+        return find_for_checkin(office, current_staff(), query)
     except ApiError as error:
         flash(error_message(error, office), "error")
         return None
@@ -149,22 +149,28 @@ def _recent_tickets(office: Office, limit: int = 20) -> list[Ticket]:
 # --- front desk ---------------------------------------------------------------------------
 
 def _by_code(text: str | None):
-    """The appointment whose code `text` is, or None. A desk URL carries an appointment
-    code only, and only codes are looked up from one: never an ID number."""
+    """The appointment whose code `text` is, or None; None too for another office's to
+    staff bound to an office (docs/api.md §3.4). A desk URL carries an appointment code
+    only, and only codes are looked up from one: never an ID number."""
     from booking.queries import appointment_by_code
 
     text = (text or "").strip()[:64]
-    return appointment_by_code(text) if text else None
+    found = appointment_by_code(text) if text else None
+    return found if found is not None and in_scope(found.office_id) else None
 
 
 def _render_desk(office: Office, query: str = "", appointment=None):
-    return render_template(
+    page = render_template(
         "hallqueue/desk.html", office=office, query=query, appointment=appointment,
         applicants=_applicant_rows(appointment, full_ids=True) if appointment else [],
         services=_service_options(office), hours=issuing_hours(office),
         green_reasons=green_reasons(), recent=_recent_tickets(office),
         service_names=service_names(office),
         status_labels=STATUS_LABELS)
+    if appointment is not None:  # full names and ID numbers: audited
+        record_view(current_staff(), "appointment.view", f"appointment:{appointment.code}",
+                    appointment.office_id, page="desk", at_office=office.code)
+    return page
 
 
 @blueprint.get("/desk/<office>")
@@ -247,9 +253,7 @@ def desk_issue(office: str):
 @page_roles(Role.DESK)
 def print_ticket(office: str, ticket_id: int):
     office = staffed_office(office, not_found=_no_office(office))
-    ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None or ticket.office_id != office.id:
-        abort(404)
+    ticket = row_at_office(db.session.get(Ticket, ticket_id), office)
     return render_template("hallqueue/print.html", office=office, ticket=ticket,
                            **_receipt(office, ticket), back=url_for(".desk",
                                                                     office=office.code))
@@ -306,13 +310,12 @@ def _window_tickets(office: Office, window: Window) -> list[Ticket]:
         .order_by(Ticket.called_at.desc(), Ticket.id.desc())).all()
 
 
-def _ticket_people(ticket: Ticket) -> list[dict]:
+def _ticket_appointment(ticket: Ticket):
     if ticket.appointment_id is None:
-        return []
+        return None
     from booking.models import Appointment
 
-    appointment = db.session.get(Appointment, ticket.appointment_id)
-    return _applicant_rows(appointment, full_ids=False) if appointment else []
+    return db.session.get(Appointment, ticket.appointment_id)
 
 
 @blueprint.get("/window/<office>/<window_number>")
@@ -325,11 +328,21 @@ def window_page(office: str, window_number: str):
     day = office_today(office)
     upcoming = {code: waiting_in_order(office.id, day, code)[:5]
                 for code in window.services or [] if code in services}
-    return render_template(
+    appointments = {t.id: _ticket_appointment(t) for t in current}
+    people = {t.id: _applicant_rows(appointments[t.id], full_ids=False)
+              if appointments[t.id] else [] for t in current}
+    shown = [t for t in current if people[t.id]]
+    audit = {"tickets": [t.number for t in shown],  # what was shown, by number and code
+             "appointments": [appointments[t.id].code for t in shown]} if shown else None
+    page = render_template(
         "hallqueue/window.html", office=office, window=window, current=current,
-        people={t.id: _ticket_people(t) for t in current}, services=services,
+        people=people, services=services,
         upcoming=upcoming, refusal_labels=REFUSAL_LABELS, refusal_reasons=REFUSAL_REASONS,
         other_windows=[w for w in office.windows if w.active and w.id != window.id])
+    if audit is not None:  # the applicants' full names: audited
+        record_view(current_staff(), "ticket.view", f"window:{office.code}:{window.number}",
+                    office.id, **audit)
+    return page
 
 
 @blueprint.post("/window/<office>/<window_number>")
@@ -342,7 +355,7 @@ def window_action(office: str, window_number: str):
     ticket = None
     ticket_id = request.form.get("ticket", "")
     if ticket_id:
-        ticket = db.session.get(Ticket, int(ticket_id)) if ticket_id.isdigit() else None
+        ticket = db.session.get(Ticket, parse_int(ticket_id)) if parse_int(ticket_id) else None
         if ticket is None or ticket.office_id != office.id:
             flash(_("找不到该号码，请刷新页面。"), "error")
             return redirect(url_for(".window_page", office=office.code,
@@ -402,7 +415,7 @@ def display_page(office: str):
                            state=display_state(office, screen=True), spoken_text=spoken_text)
 
 
-@blueprint.get("/t/<token>")
+@blueprint.get("/t/<token:token>")
 def ticket_page(token: str):
     ticket = ticket_by_token(token)
     office = db.session.get(Office, ticket.office_id)
@@ -411,7 +424,7 @@ def ticket_page(token: str):
                            status_labels=STATUS_LABELS)
 
 
-@blueprint.get("/t/<token>/qr.svg")
+@blueprint.get("/t/<token:token>/qr.svg")
 def ticket_qr(token: str):
     ticket = ticket_by_token(token)
     return Response(qr_svg(status_url(ticket)), mimetype="image/svg+xml")

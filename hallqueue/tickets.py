@@ -26,6 +26,7 @@ from hallqueue.models import PRIORITY_BOOKED, PRIORITY_GREEN, PRIORITY_WALK_IN, 
 from hallqueue.numbering import format_number, next_sequence
 from hallqueue.ordering import waiting_in_order
 from offices.models import Office
+from offices.queries import in_scope
 
 ID_RE = re.compile(r"^[A-Z0-9]{5,32}$")
 ACTIVE_TICKET_STATUSES = ("waiting", "called")
@@ -75,12 +76,29 @@ def clean_present(values: object) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _check_in_target(office: Office, request: TicketRequest, presented: set[str]):
+def find_for_checkin(office: Office, staff, text: str | None):
+    """The appointment the desk means by a code or an applicant's ID number
+    (booking.queries.appointment_for_checkin), within the staff member's office scope
+    (docs/api.md §3.4): to staff bound to an office, another office's appointment does not
+    exist (404 appointment_not_found, never wrong_office), and a person's appointment at
+    this office is found even when one elsewhere is nearer. 404 appointment_not_found."""
+    from booking.models import ACTIVE_STATUSES
+    from booking.queries import appointment_for_checkin, search_appointments
+
+    found = appointment_for_checkin(office, text)
+    if staff is None or in_scope(found.office_id, staff):
+        return found
+    here = [a for a in search_appointments(office, text or "") if a.status in ACTIVE_STATUSES]
+    if not here:
+        raise ApiError(404, "appointment_not_found", "No appointment with that code or ID.")
+    today = office_today(office)
+    return min(here, key=lambda a: (a.date != today, abs((a.date - today).days), a.start))
+
+
+def _check_in_target(office: Office, staff, request: TicketRequest, presented: set[str]):
     """The appointment to check in, after every check: 404, 422 wrong_office/wrong_day,
     409 already_checked_in, 422 applicants_not_present."""
-    from booking.queries import appointment_for_checkin
-
-    appointment = appointment_for_checkin(office, request.appointment)
+    appointment = find_for_checkin(office, staff, request.appointment)
     if appointment is None:
         raise ApiError(404, "appointment_not_found", "No appointment with that code or ID.")
     if appointment.office_id != office.id:
@@ -139,7 +157,7 @@ def issue_ticket(office: Office, staff, request: TicketRequest) -> Ticket:
     presented = {keyed_hash(number) for number in present}
     appointment = None
     if request.appointment:
-        appointment = _check_in_target(office, request, presented)
+        appointment = _check_in_target(office, staff, request, presented)
         service_code = appointment.service_code
         priority = PRIORITY_BOOKED
         party_hashes = [applicant.id_hash for applicant in appointment.applicants]

@@ -11,6 +11,7 @@ from core.auth import Role, current_staff, page_roles
 from core.clock import local_today
 from core.extensions import db
 from core.i18n import N_
+from core.requests import arg_int
 from hours import services
 from hours.calendar import (
     calendar_warnings,
@@ -21,7 +22,7 @@ from hours.calendar import (
 )
 from hours.forms import ActionForm, ConfirmYearForm, OverrideForm, PeakRuleForm, StateDaysForm
 from offices.models import GLOBAL_SCOPE, Office, PeakDayRule
-from offices.queries import offices_for, staffed_office
+from offices.queries import offices_for, require_all_offices, staffed_office
 
 blueprint = Blueprint("hours_admin", __name__, url_prefix="/staff/calendar")
 
@@ -33,8 +34,7 @@ OTHER_OFFICE = N_("您只能管理本登记处的日历。")
 # --- helpers ------------------------------------------------------------------------------
 
 def _require_city_admin() -> None:
-    if current_staff().office_id is not None:
-        abort(403, description=_("国家节假日和全市高峰日只能由不限登记处的管理员维护。"))
+    require_all_offices(_("国家节假日和全市高峰日只能由不限登记处的管理员维护。"))
 
 
 def _preview(office: Office | None) -> dict:
@@ -146,7 +146,7 @@ def peak_days():
     form = PeakRuleForm()
     form.scope.choices = _scope_choices(offices)
     allowed_scopes = {choice.value for choice in form.scope.choices}
-    rule_id = request.args.get("edit", type=int)
+    rule_id = arg_int("edit")
     rule = db.session.get(PeakDayRule, rule_id) if rule_id else None
     if rule is not None and rule.scope not in allowed_scopes:
         abort(403, description=_("您只能编辑本登记处的高峰日规则。"))
@@ -223,7 +223,7 @@ def _estimate_for(year: int) -> list[tuple[date, str]]:
     return sorted(estimated_names(year, estimate_language()).items())
 
 
-@blueprint.post("/state-days/<day>/delete")
+@blueprint.post("/state-days/<day:day>/delete")
 @page_roles(Role.ADMIN)
 def delete_state_day(day: str):
     _require_city_admin()

@@ -28,7 +28,7 @@ from sqlalchemy import and_, or_, select, update
 from core.clock import utcnow
 from core.database import is_postgres, write_transaction
 from core.extensions import db
-from core.privacy import mask_phone
+from core.privacy import mask_phone, mask_phones_in
 from core.summaries import (
     NOTHING_DUE,
     SMS_DISPATCHED,
@@ -254,7 +254,8 @@ def record_failure(claim: Claim, backend: str, error: SendError, final: bool) ->
             return SKIPPED
         message.backend = backend
         message.error_code = error.code[:16]
-        message.error_message = error.message
+        # a provider's text may quote the number ("The 'To' number +86… is not valid")
+        message.error_message = mask_phones_in(error.message)
         _release(message)
         if final or message.attempts >= int(number("SMS_MAX_ATTEMPTS")):
             message.status = "failed"

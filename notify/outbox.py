@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from core.clock import utcnow
 from core.database import write_transaction
 from core.extensions import db
-from core.privacy import mask_phone
+from core.privacy import mask_phone, secret_hash
 from notify.models import OutboxMessage, SmsOptOut
 from notify.phones import e164
 
@@ -26,6 +26,13 @@ OPTED_OUT = "opted_out"  # error_code of a message not sent because its number o
 def normalise_phone(phone: str | None) -> str | None:
     region = current_app.config.get("DEFAULT_PHONE_REGION") or "+86"
     return e164(phone, region)
+
+
+def phone_hash(phone: str) -> str:
+    """The keyed hash of a number in E.164 (core.privacy.secret_hash): how the outbox and
+    the opt-outs find a number, and what a dedupe key says of its recipient (the number
+    itself is never in one)."""
+    return secret_hash(normalise_phone(phone) or phone)
 
 
 def queue_sms(to_phone: str, body: str, kind: str,
@@ -58,7 +65,7 @@ def queue_sms(to_phone: str, body: str, kind: str,
 
 
 def is_opted_out(phone: str) -> bool:
-    return db.session.get(SmsOptOut, phone) is not None
+    return db.session.get(SmsOptOut, phone_hash(phone)) is not None
 
 
 def opt_out(phone: str, source: str = "inbound") -> bool:
@@ -66,9 +73,10 @@ def opt_out(phone: str, source: str = "inbound") -> bool:
     still waiting for it are dropped (failed, error_code 'opted_out'). True when it is new.
     One write transaction (BEGIN IMMEDIATE on SQLite: the look-up and the insert cannot
     be overtaken by another writer between them)."""
+    phone = normalise_phone(phone) or phone
     try:
         with write_transaction():
-            created = db.session.get(SmsOptOut, phone) is None
+            created = db.session.get(SmsOptOut, phone_hash(phone)) is None
             if created:
                 db.session.add(SmsOptOut(phone=phone, source=source))
                 db.session.flush()
@@ -83,7 +91,8 @@ def opt_out(phone: str, source: str = "inbound") -> bool:
 def _drop_pending_notices(phone: str) -> None:
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.to_phone == phone, OutboxMessage.status == "pending",
+        .where(OutboxMessage.to_phone_hash == phone_hash(phone),
+               OutboxMessage.status == "pending",
                OutboxMessage.kind.not_in(TRANSACTIONAL_KINDS))
         .values(status="failed", error_code=OPTED_OUT,
                 error_message="the number opted out of reminders", updated_at=utcnow())
@@ -93,7 +102,8 @@ def _drop_pending_notices(phone: str) -> None:
 def opt_in(phone: str) -> bool:
     """Undo an opt-out (commits). True when there was one."""
     with write_transaction():
-        removed = db.session.execute(delete(SmsOptOut).where(SmsOptOut.phone == phone)).rowcount
+        removed = db.session.execute(
+            delete(SmsOptOut).where(SmsOptOut.phone_hash == phone_hash(phone))).rowcount
     return bool(removed)
 
 

@@ -12,6 +12,7 @@ from core.i18n import N_
 from core.privacy import mask_phone
 from notify.models import MESSAGE_STATUSES, OutboxMessage
 from notify.outbox import RESENDABLE_STATUSES, ResendRefused, resend
+from offices.queries import require_all_offices
 
 blueprint = Blueprint("notify", __name__)
 
@@ -29,12 +30,13 @@ KIND_LABELS = {"booking_confirmed": N_("预约成功"), "booking_rescheduled": N
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 and int(raw) else 1
 
 
 @blueprint.get("/staff/sms")
 @page_roles()
 def outbox():
+    require_all_offices()  # messages belong to no one office: staff of every office only
     status = request.args.get("status", "")
     if status and status not in MESSAGE_STATUSES:
         flash(_("未知的状态：%(status)s，已显示全部短信。", status=status), "error")
@@ -67,6 +69,7 @@ def _refusal_text(reason: str) -> str:
 @blueprint.post("/staff/sms/<int:message_id>/resend")
 @page_roles()
 def resend_message(message_id: int):
+    require_all_offices()
     try:
         resend(message_id, current_staff())
     except ResendRefused as refused:

@@ -17,13 +17,30 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from core.privacy import mask_phone
+from core.privacy import mask_phone, mask_phones_in
 from notify.settings import number, setting
 
 log = logging.getLogger(__name__)
 # twilio's http client logs every request's URL and headers at INFO: keep logs lean.
 _http_log = logging.getLogger("notify.twilio_http")
 _http_log.setLevel(logging.WARNING)
+
+
+class _MaskedNumbers(logging.Filter):
+    """Masks phone numbers in urllib3's request lines: a look-up at Twilio
+    (`find_sent`) asks for the recipient's messages with the number in the query string
+    (`?To=%2B86…`), which urllib3 logs at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_phones_in(arg) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        if isinstance(record.msg, str):
+            record.msg = mask_phones_in(record.msg)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_MaskedNumbers())
 
 TWILIO_DEFAULT_BASE_URL = "https://api.twilio.com"
 # 4xx answers that say nothing about the message: the account or the pace is the problem.
@@ -68,6 +85,7 @@ class ConsoleSender:
 
     def send(self, message_id: int, to_phone: str, body: str, kind: str,
              status_callback: str | None = None) -> SendResult:
+        # the number masked, the text never shown (it may hold a manage link's secret)
         log.info("SMS (console) #%s to %s, %s", message_id, mask_phone(to_phone), kind)
         return SendResult(sid=None, provider_status="sent")
 

@@ -4,19 +4,34 @@ code into its row, its name, or a refusal, and that lists the offices a staff me
 Pages and the API answer an unknown office and an office a staff member does not belong to
 in their own way (an HTML error page or a problem+json body), so each has its helper here.
 Staff bound to an office act only there; staff without an office (admins) act everywhere
-(User.can_act_for)."""
+(User.can_act_for). Every staff view (pages, API, exports, look-ups) goes through these
+(docs/api.md §3.4):
+
+- an office named in the path: `staffed_office` (page: 404 or 403), `api_staffed_office`;
+- an office named in the query string: `staffed_office` too, or none: `office_scope`;
+- a row named by its id (a ticket, appointment, suggestion, case, user): `row_at_office`
+  when the path names the office (404 unless the row is that office's), else
+  `require_scope` / `api_require_scope` on the row's office (403);
+- a row found by what was typed or scanned (an appointment code or ID number): `in_scope`,
+  and a row out of scope is not found (the look-up says nothing of another office's);
+- lists: `offices_for` and `office_scope` (the ids to filter by); a page of rows of no one
+  office (the SMS outbox): `require_all_offices`."""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from flask import abort, g
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.auth import User, require_office_access
-from core.errors import NotFound
+from core.errors import ApiError, NotFound
 from core.extensions import db
 from core.i18n import localized
 from offices.models import Office
+
+T = TypeVar("T")
 
 
 def find_office(code: object, active_only: bool = True) -> Office | None:
@@ -33,6 +48,26 @@ def office_display_name(code: str) -> str:
     """The office's name in the reader's language; the code itself for an unknown office."""
     office = find_office(code, active_only=False)
     return localized(office, "name") if office is not None else code
+
+
+# --- the scope of a staff member -------------------------------------------------------------
+
+def office_scope(user: User | None = None) -> list[int] | None:
+    """The ids of the offices the staff member (default: the one of this request) sees, to
+    filter lists and figures by: None for every office (staff without an office), else
+    their one office."""
+    user = user if user is not None else g.staff
+    return None if user.office_id is None else [user.office_id]
+
+
+def in_scope(office_id: int | None, user: User | None = None) -> bool:
+    """Whether the staff member (default: the one of this request) may see a row of
+    `office_id`. A row of no office (a city-wide suggestion) only staff without an office
+    see."""
+    user = user if user is not None else g.staff
+    if office_id is None:
+        return user.office_id is None
+    return user.can_act_for(office_id)
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -55,6 +90,30 @@ def staffed_office(code: str, active_only: bool = True, not_found: str | None = 
     if not g.staff.can_act_for(office.id):
         abort(403, description=forbidden)
     return office
+
+
+def row_at_office(row: T | None, office: Office) -> T:
+    """For a staff page whose path names the office (checked with staffed_office) and a row
+    by its id (a ticket, an appointment): the row, or the 404 page when there is none or it
+    is another office's (another office's id is not found here)."""
+    if row is None or getattr(row, "office_id", None) != office.id:
+        abort(404)
+    return row
+
+
+def require_scope(office_id: int | None) -> None:
+    """For a staff page showing one row found by its id (a case, a suggestion, a user):
+    403 unless the logged-in staff member sees that row's office (`in_scope`)."""
+    if not in_scope(office_id):
+        abort(403)
+
+
+def require_all_offices(forbidden: str | None = None) -> None:
+    """For a staff page of rows that belong to no one office (the SMS outbox, the state's
+    holidays): 403 (with the page's `forbidden` text, if any) for staff bound to an
+    office."""
+    if g.staff.office_id is not None:
+        abort(403, description=forbidden)
 
 
 def offices_for(user: User | None = None, active_only: bool = True) -> list[Office]:
@@ -83,3 +142,10 @@ def api_staffed_office(code: object) -> Office:
     office = api_office(code)
     require_office_access(g.staff, office.id)
     return office
+
+
+def api_require_scope(office_id: int | None) -> None:
+    """For a staff API path naming a row by its id (a ticket): a 403 problem unless the
+    token's staff member sees that row's office."""
+    if not in_scope(office_id):
+        raise ApiError(403, "forbidden", "You are not staff of this office.")

@@ -11,12 +11,13 @@ echo "==> migrating the database (${DATABASE_URL:-instance/xiyue.sqlite3})"
 .venv/bin/flask db upgrade
 echo "==> loading config/offices.toml"
 .venv/bin/flask offices load config/offices.toml
-.venv/bin/flask users demo
+if [ "${XIYUE_ENV_NAME:-}" != production ]; then .venv/bin/flask users demo; fi
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
-.venv/bin/gunicorn --workers "${WEB_WORKERS:-2}" --worker-class gthread --threads 8 \
-  --bind "$HOST:$PORT" --access-logfile - wsgi:app &
+# config/gunicorn.conf.py: the access log on standard output, the secrets of links masked
+.venv/bin/gunicorn --config config/gunicorn.conf.py \
+  --workers "${WEB_WORKERS:-2}" --worker-class gthread --threads 8 --bind "$HOST:$PORT" wsgi:app &
 pids+=($!)
 .venv/bin/flask scheduler run &
 pids+=($!)

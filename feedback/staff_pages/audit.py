@@ -12,10 +12,11 @@ from core.auth import current_staff, page_roles
 from core.database import write_transaction
 from core.errors import InvalidRequest
 from core.extensions import db
+from core.requests import whole_number
 from feedback import auditlog
-from feedback.staff_pages.common import blueprint, office_arg, office_scope, parse_day
+from feedback.staff_pages.common import blueprint, office_arg, parse_day
 from offices.models import Office
-from offices.queries import offices_for
+from offices.queries import office_scope, offices_for
 
 
 def audit_filters() -> tuple[auditlog.AuditFilter, int]:
@@ -25,7 +26,7 @@ def audit_filters() -> tuple[auditlog.AuditFilter, int]:
     if start and end and end < start:
         raise InvalidRequest(_("结束日期不能早于开始日期。"))
     try:
-        page = max(1, int(request.args.get("page", "1")))
+        page = whole_number(request.args.get("page", "1"), 1, 100_000)
     except ValueError:
         page = 1
     return auditlog.AuditFilter(

@@ -14,7 +14,8 @@ from core.extensions import db
 from feedback import cases, stats
 from feedback.cases import CASE_STATUS_LABELS
 from feedback.models import FollowUpCase, Suggestion
-from feedback.staff_pages.common import blueprint, office_names, office_scope
+from feedback.staff_pages.common import blueprint, office_names
+from offices.queries import office_scope
 
 
 @blueprint.get("/staff/feedback")

@@ -1,5 +1,5 @@
 """Follow-up cases (差评回访): each bad rating opens one; admins assign, note, and resolve
-them (feedback.cases)."""
+them (feedback.cases). A case page that shows the phone to call back is audited."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.audit import record_view
 from core.auth import User, current_staff, page_roles
 from core.clock import local_today
 from core.database import write_transaction
@@ -16,9 +17,10 @@ from feedback.cases import CASE_STATUS_LABELS, CaseError
 from feedback.forms import CaseForm
 from feedback.models import FollowUpCase
 from feedback.ratings import LEVEL_LABELS, ticket_phone
-from feedback.staff_pages.common import blueprint, check_office, office_names, office_scope
+from feedback.staff_pages.common import blueprint, office_names
 from hallqueue.models import Ticket
 from offices.models import Service, Window
+from offices.queries import office_scope, require_scope
 
 
 @blueprint.get("/staff/feedback/cases")
@@ -55,7 +57,7 @@ def case_detail(case_id: int):
     case = db.session.get(FollowUpCase, case_id)
     if case is None:
         abort(404)
-    check_office(user, case.office_id)
+    require_scope(case.office_id)
     form = CaseForm()
     form.status.choices = [(code, str(label)) for code, label in CASE_STATUS_LABELS.items()]
     form.assignee.choices = _assignee_choices(case.office_id)
@@ -79,9 +81,15 @@ def case_detail(case_id: int):
     ticket = db.session.get(Ticket, rating.ticket_id)
     window = db.session.get(Window, rating.window_id) if rating.window_id else None
     registrar = db.session.get(User, rating.registrar_id) if rating.registrar_id else None
-    return render_template(
+    phone = ticket_phone(ticket) if ticket else ""
+    audit = ({"target": f"case:{case.id}", "office_id": case.office_id,
+              "ticket": ticket.number} if phone else None)
+    page = render_template(
         "feedback/case_detail.html", case=case, rating=rating, ticket=ticket, window=window,
-        phone=ticket_phone(ticket) if ticket else "",
+        phone=phone,
         registrar=registrar, form=form, levels=LEVEL_LABELS, status_labels=CASE_STATUS_LABELS,
         office_names=office_names(), overdue=cases.is_overdue(case, cases.office_today(
             case.office_id)), services={s.code: s for s in db.session.scalars(select(Service))})
+    if audit is not None:  # the phone to call back: audited
+        record_view(user, "feedback.case_view", **audit)
+    return page

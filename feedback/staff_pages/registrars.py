@@ -13,8 +13,8 @@ from feedback import disclosure
 from feedback.disclosure import PhotoError
 from feedback.forms import RegistrarForm
 from feedback.settings import setting
-from feedback.staff_pages.common import blueprint, check_office
-from offices.queries import offices_for
+from feedback.staff_pages.common import blueprint
+from offices.queries import offices_for, require_scope
 
 
 @blueprint.get("/staff/registrars")
@@ -36,7 +36,7 @@ def registrar_update(user_id: int):
     registrar = db.session.get(User, user_id)
     if registrar is None or registrar.role != "registrar":
         abort(404)
-    check_office(admin, registrar.office_id)
+    require_scope(registrar.office_id)
     form = RegistrarForm()
     if not form.validate_on_submit():
         flash(_("请检查填写的内容：工号不超过 32 个字符。"), "error")

@@ -12,14 +12,15 @@ from core.auth import User, current_staff, page_roles
 from core.clock import local_today
 from core.errors import InvalidRequest
 from core.extensions import db
+from core.requests import iso_month
 from feedback import charts, stats
 from feedback.ratings import LEVEL_LABELS
 from feedback.settings import setting
-from feedback.staff_pages.common import blueprint, office_arg, office_scope, parse_day
+from feedback.staff_pages.common import blueprint, office_arg, parse_day
 from feedback.suggestions import CATEGORY_LABELS
 from hallqueue.models import REFUSAL_REASONS
 from offices.models import Office, Service
-from offices.queries import offices_for
+from offices.queries import office_scope, offices_for
 
 
 def stats_request(user: User) -> tuple[stats.Scope, Office | None, str, str | None]:
@@ -130,8 +131,7 @@ def _month_arg() -> tuple[date, date]:
         first = today.replace(day=1)
     else:
         try:
-            year, month = (int(part) for part in raw.split("-"))
-            first = date(year, month, 1)
+            first = iso_month(raw)  # YYYY-MM, years 2000-2100
         except ValueError:
             raise InvalidRequest(_("月份格式应为 YYYY-MM：%(value)s", value=raw)) from None
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)

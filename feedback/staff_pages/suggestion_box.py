@@ -1,5 +1,6 @@
 """The suggestion box's workflow: the list, and one suggestion taken up (受理), answered
-(答复, by SMS where a phone number was given) and closed (办结)."""
+(答复, by SMS where a phone number was given) and closed (办结). A suggestion page that
+shows the sender's name or phone is audited."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.audit import record_view
 from core.auth import current_staff, page_roles
 from core.database import write_transaction
 from core.extensions import db
 from feedback import suggestions
 from feedback.forms import SuggestionReplyForm
 from feedback.models import Suggestion
-from feedback.staff_pages.common import blueprint, check_office, office_names, office_scope
+from feedback.staff_pages.common import blueprint, office_names
 from feedback.suggestions import CATEGORY_LABELS, STATUS_LABELS, SuggestionError
+from offices.queries import office_scope, require_scope
 
 
 @blueprint.get("/staff/suggestions")
@@ -43,7 +46,7 @@ def suggestion_detail(suggestion_id: int):
     item = db.session.get(Suggestion, suggestion_id)
     if item is None:
         abort(404)
-    check_office(user, item.office_id)
+    require_scope(item.office_id)
     form = SuggestionReplyForm()
     if form.validate_on_submit():
         try:
@@ -66,6 +69,11 @@ def suggestion_detail(suggestion_id: int):
             return redirect(url_for(".suggestion_detail", suggestion_id=item.id))
     elif request.method == "POST":
         flash(_("答复不能超过 300 字（短信发送）。"), "error")
-    return render_template("feedback/suggestion_detail.html", item=item, form=form,
+    contact = bool(item.name or item.phone)
+    target, office_id = f"suggestion:{item.id}", item.office_id
+    page = render_template("feedback/suggestion_detail.html", item=item, form=form,
                            statuses=STATUS_LABELS, categories=CATEGORY_LABELS,
                            office_names=office_names())
+    if contact:  # the sender's name or phone: audited
+        record_view(user, "feedback.suggestion_view", target, office_id)
+    return page

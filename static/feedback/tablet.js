@@ -15,7 +15,7 @@
     request.onload = function () {
       if (request.status !== 200) { return; }
       var data = JSON.parse(request.responseText);
-      var current = data.ticket ? String(data.ticket.id) : "";
+      var current = data.ticket ? String(data.ticket.number) : "";
       if (current !== shown && !busy()) { window.location.reload(); }
     };
     request.send();

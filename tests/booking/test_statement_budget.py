@@ -69,6 +69,7 @@ def _assert_confirmations_queued(made: dict) -> None:
 
     from booking.models import Appointment
     from notify.models import OutboxMessage
+    from notify.outbox import phone_hash
 
     appointment_id = db.session.scalar(select(Appointment.id).where(
         Appointment.code == made["code"]))
@@ -79,7 +80,9 @@ def _assert_confirmations_queued(made: dict) -> None:
         assert message.kind == "booking_confirmed" and message.status == "pending"
         assert message.attempts == 0 and message.next_attempt_at is not None
         assert message.created_at is not None and made["code"] in message.body
-        assert message.dedupe_key == f"booking_confirmed:{appointment_id}:{message.to_phone}"
+        # the recipient named by the keyed hash of the number, never the number
+        assert message.dedupe_key == (
+            f"booking_confirmed:{appointment_id}:{phone_hash(message.to_phone)}")
 
 
 def test_a_refused_booking_sends_few_statements(client, booking_env):

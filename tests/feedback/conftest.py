@@ -91,3 +91,17 @@ def login(client):
         return made[username]
 
     return do
+
+
+def pair_tablet(office: Office, window: Window | str = "1", client=None) -> str:
+    """Pair a browser as the rating tablet of `window` (as staff do on the pairing page):
+    its device token, also set as the cookie of `client` when given."""
+    from feedback.tablets import COOKIE, pair
+
+    if isinstance(window, str):
+        window = window_of(office, window)
+    token = pair(office, window, None, None)
+    db.session.commit()
+    if client is not None:
+        client.set_cookie(COOKIE, token)
+    return token

@@ -181,8 +181,11 @@ class TestEnglishCatalogue:
     def test_public_pages_in_english(self, page, offices, client):
         import re
 
+        from tests.feedback.conftest import pair_tablet
+
         office = offices["chuanshan"]
         client.set_cookie("lang", "en")
+        pair_tablet(office, "1", client)  # the tablet page opens only on a paired tablet
         for path in ("/info/chuanshan", "/suggestions", "/suggestions/counts",
                      "/rate/chuanshan/1"):
             main = page(path).split('<main id="main">')[1].split("</main>")[0]

@@ -45,7 +45,8 @@ def test_suggestion_workflow_end_to_end(client, now, login):
     assert message.to_phone == "+8613800138000" and message.kind == "suggestion_reply"
     assert message.body == ("【遂宁市船山区婚姻登记处】您提交的意见已答复："
                             "感谢建议，本处已于每月第一个周六开放预约。")
-    assert "每月第一个周六" in client.get(f"/suggestions/t/{item.token}").get_data(as_text=True)
+    status_link = response.headers["Location"]  # the link is stored only as its hash
+    assert "每月第一个周六" in client.get(status_link).get_data(as_text=True)
 
     # a second reply is refused; closing works once
     client.post(f"/staff/suggestions/{item.id}", data={"action": "reply", "reply": "再次答复"})
@@ -55,7 +56,11 @@ def test_suggestion_workflow_end_to_end(client, now, login):
     assert item.status == "closed" and item.reply.startswith("感谢建议")
     assert len(db.session.scalars(select(OutboxMessage)).all()) == 1
 
-    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    everything = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    # besides the changes: the staff's login and each view of the sender's contact details
+    assert {e.action for e in everything} >= {"staff.login", "feedback.suggestion_view"}
+    entries = [e for e in everything
+               if e.action in ("feedback.suggestion_status", "feedback.suggestion_reply")]
     assert [(e.action, e.target, e.details["status_to"]) for e in entries] == [
         ("feedback.suggestion_status", f"suggestion:{item.id}", "in_progress"),
         ("feedback.suggestion_reply", f"suggestion:{item.id}", "replied"),

@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 
 from tests.booking.helpers import NOW, person
 from tests.booking.ids import make_id
+from tests.feedback.conftest import pair_tablet
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "translations/en/LC_MESSAGES/messages.po"
@@ -128,6 +129,7 @@ def site(app, client, offices, set_now, staff_headers):
                                "present": [make_id("19880303", "M"), make_id("19890404", "F")]})
     assert ticket.status_code == 201, ticket.get_json()
     values = {"token": booked.get_json()["token"], "ticket": ticket.get_json()["token"]}
+    pair_tablet(offices["chuanshan"], "1", client)  # /rate/chuanshan/1 opens on a paired tablet
 
     def get(path: str, lang: str | None = "en", status: int = 200) -> str:
         # No g.pop("_flask_babel"): each request chooses its language afresh even inside

@@ -198,7 +198,9 @@ from wsgi import create_app
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SMS_BACKEND": "twilio",
                   "TWILIO_ACCOUNT_SID": sys.argv[2], "TWILIO_AUTH_TOKEN": sys.argv[3],
                   "TWILIO_FROM": "+15005550006", "TWILIO_API_BASE_URL": sys.argv[4],
-                  "SMS_RATE_PER_SECOND": 0, "FROZEN_NOW": sys.argv[5], "SECRET_KEY": "x"})
+                  "SMS_RATE_PER_SECOND": 0, "FROZEN_NOW": sys.argv[5],
+                  # the keys of the test's app: the outbox's numbers and texts are encrypted
+                  "SECRET_KEY": sys.argv[6]})
 with app.app_context():
     from notify.jobs import dispatch_outbox
     print(dispatch_outbox())
@@ -207,7 +209,7 @@ with app.app_context():
 
 def test_dispatcher_processes_racing_send_each_message_exactly_once(app, database_url,
                                                                       set_now, twilio):
-    from tests.conftest import PROJECT_ROOT
+    from tests.conftest import PROJECT_ROOT, TEST_SECRET
     from tests.notify.conftest import AUTH_TOKEN
 
     set_now(MONDAY_MORNING)
@@ -219,7 +221,7 @@ def test_dispatcher_processes_racing_send_each_message_exactly_once(app, databas
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     processes = [subprocess.Popen(
         [sys.executable, "-c", DISPATCH_SCRIPT, database_url, ACCOUNT_SID, AUTH_TOKEN,
-         twilio.url, MONDAY_MORNING], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+         twilio.url, MONDAY_MORNING, TEST_SECRET], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in processes]
     assert all(p.returncode == 0 for p in processes), [err[-2000:] for _, err in outputs]

@@ -1,7 +1,8 @@
-"""No ID number in any log line: the application's own log (every logger at DEBUG, the
-database driver's included) and the web server's access log (gunicorn, which writes each
-request line with its query string) during booking, look-up, check-in, calling and the
-mistakes people make on the way (a wrong check character, an under-age partner)."""
+"""No ID number, phone number or birth date in any log line: the application's own log
+(every logger at DEBUG, the database driver's included) and the web server's access log
+(gunicorn, which writes each request line with its query string) during booking, look-up,
+check-in, calling, the SMS sent (console backend) and the mistakes people make on the way
+(a wrong check character, an under-age partner)."""
 
 import logging
 import re
@@ -31,6 +32,18 @@ def _leaks(text: str, numbers: list[str]) -> list[str]:
 
 def _people(first: int, count: int) -> list[str]:
     return [p["id_number"] for i in range(first, first + count) for p in couple(i)]
+
+
+def _contacts(first: int, count: int) -> list[str]:
+    """The couples' phone numbers (national and E.164) and birth dates (YYYY-MM-DD and
+    YYYYMMDD, read from their ID numbers)."""
+    out = []
+    for i in range(first, first + count):
+        for person in couple(i):
+            birth = person["id_number"][6:14]
+            out += [person["phone"], "+86" + person["phone"], birth,
+                    f"{birth[:4]}-{birth[4:6]}-{birth[6:]}"]
+    return sorted(set(out) | {"20100101", "2010-01-01"})  # the under-age bride of _flow
 
 
 def _flow(client, staff_headers, set_now) -> list[str]:
@@ -83,35 +96,40 @@ def _flow(client, staff_headers, set_now) -> list[str]:
     return numbers
 
 
-def _leaked_lines(records, numbers: list[str]) -> list:
+def _leaked_lines(records, numbers: list[str], contacts: tuple[str, ...] = ()) -> list:
     out = []
     for record in records:
         text = record.getMessage()
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
-        if _leaks(text, numbers):
-            out.append((f"{record.name}: {text}"[:240], _leaks(text, numbers)))
+        found = _leaks(text, numbers) + [piece for piece in contacts if piece in text]
+        if found:
+            out.append((f"{record.name}: {text}"[:240], found))
     return out
 
 
-def test_the_application_log_has_no_id_number(app, robust_office, client, staff_headers,
-                                              set_now, caplog):
+def test_the_application_log_has_no_id_number_phone_or_birth_date(
+        app, robust_office, client, staff_headers, set_now, caplog):
+    from notify.jobs import dispatch_outbox
+
     caplog.set_level(logging.DEBUG)
     numbers = _flow(client, staff_headers, set_now)
+    assert "sent" in dispatch_outbox()  # the console backend logs each SMS it "sends"
     assert any(r.name.startswith("booking") for r in caplog.records)
-    leaked = _leaked_lines(caplog.records, numbers)
+    assert any(r.name == "notify.sender" for r in caplog.records)
+    leaked = _leaked_lines(caplog.records, numbers, tuple(_contacts(1, 6)))
     assert not leaked, leaked[:5]
 
 
-def test_id_numbers_reach_the_database_only_encrypted_or_hashed(
+def test_id_numbers_phones_and_birth_dates_reach_the_database_only_encrypted_or_hashed(
         app, robust_office, client, staff_headers, set_now, caplog):
-    """Every statement's parameters, as SQLAlchemy logs them at INFO: a plain ID number
-    sent to the database would also land in PostgreSQL's own statement logs
-    (log_min_duration_statement records the bind parameters of slow statements)."""
+    """Every statement's parameters, as SQLAlchemy logs them at INFO: a plain ID number,
+    phone or birth date sent to the database would also land in PostgreSQL's own statement
+    logs (log_min_duration_statement records the bind parameters of slow statements)."""
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
     numbers = _flow(client, staff_headers, set_now)
     assert sum(1 for r in caplog.records if r.name.startswith("sqlalchemy")) > 50
-    leaked = _leaked_lines(caplog.records, numbers)
+    leaked = _leaked_lines(caplog.records, numbers, tuple(_contacts(1, 6)))
     assert not leaked, leaked[:5]
 
 

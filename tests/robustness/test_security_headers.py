@@ -44,7 +44,10 @@ def test_errors_do_not_show_internals(app, robust_office, client):
 class TestProduction:
     @pytest.fixture
     def app_overrides(self):
-        return {"ENV_NAME": "production", "TESTING": False}
+        from tests.robustness.test_production_settings import PRODUCTION
+
+        # production refuses to start without its keys and shared rate-limit storage
+        return {**PRODUCTION, "TESTING": False, "RATELIMIT_ENABLED": False}
 
     def test_session_cookie_is_secure_httponly_and_samesite(self, app, robust_office, client):
         assert not app.debug

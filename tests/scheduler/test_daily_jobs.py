@@ -82,7 +82,7 @@ def make_appointment(office, day: date, status: str, names=("张小三", "李四
         appointment.applicants.append(Applicant(
             position=position, service_code="marriage", name=name, id_type="resident_id",
             id_number_enc=encrypt(number), id_hash=keyed_hash(number),
-            id_masked="110105********002X", sex="M" if position else "F",
+            id_masked="1101**********002X", sex="M" if position else "F",
             birth_date=date(1990, 1, 1), phone=f"+861380000000{position}"))
     db.session.add(appointment)
     db.session.commit()
@@ -116,14 +116,17 @@ def test_retention_purge_removes_old_personal_data_and_keeps_counts(app, offices
         assert appointment.purged_at is not None
         for applicant in appointment.applicants:
             assert applicant.id_number_enc == "" and applicant.phone == ""
+            assert applicant.birth_date is None  # encrypted until now, then removed
+            assert applicant.id_masked == "1101**********002X"  # no birth date in it
     assert [a.name for a in old_done.applicants] == ["张*三", "李*"]
     assert [a.name for a in old_cancelled.applicants] == ["欧**三"]
     for kept in (old_booked, recent):
         assert kept.purged_at is None
         assert kept.applicants[0].name == "张小三" and kept.applicants[0].id_number_enc
+        assert kept.applicants[0].birth_date == date(1990, 1, 1)
     assert old_ticket.phone == "" and old_ticket.party_hashes == []
     message = db.session.scalars(select(OutboxMessage)).one()
-    assert message.to_phone == "" and message.body == ""
+    assert message.to_phone == "" and message.body == "" and message.to_phone_hash == ""
     assert db.session.scalar(select(func.count(Appointment.id))) == 4  # counts kept
 
     assert retention_purge_job() == ("personal data removed from 0 appointments (0 applicants), "
