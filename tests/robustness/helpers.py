@@ -10,10 +10,17 @@ TODAY = "2026-06-10"
 MONDAY = "2026-06-15"
 TUESDAY = "2026-06-16"
 
-OFFICE_TOML = """
+def office_toml(code: str, name: str, windows: int = 3) -> str:
+    """One [[offices]] table of the small test office: window 1 serves marriage and reissue,
+    each further window marriage only."""
+    window_tables = "".join(
+        f'\n  [[offices.windows]]\n  number = "{number}"\n  services = '
+        + ('["marriage", "reissue"]' if number == 1 else '["marriage"]') + "\n"
+        for number in range(1, windows + 1))
+    return f"""
 [[offices]]
-code = "robust"
-name = "健壮性测试登记处"
+code = "{code}"
+name = "{name}"
 timezone = "Asia/Shanghai"
 services = ["marriage", "reissue"]
 slot_minutes = 30
@@ -29,19 +36,10 @@ booking_days_ahead = 30
   [offices.capacity]
   marriage = 3
   reissue = 2
+""" + window_tables
 
-  [[offices.windows]]
-  number = "1"
-  services = ["marriage", "reissue"]
 
-  [[offices.windows]]
-  number = "2"
-  services = ["marriage"]
-
-  [[offices.windows]]
-  number = "3"
-  services = ["marriage"]
-"""
+OFFICE_TOML = office_toml("robust", "健壮性测试登记处")
 SERVER_ENV = {"XIYUE_FROZEN_NOW": NOW}
 
 

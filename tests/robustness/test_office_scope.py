@@ -28,67 +28,14 @@ from notify.models import OutboxMessage
 from offices.loader import load_offices
 from offices.models import Office, Window
 from staff.services import create_user
-from tests.robustness.helpers import MONDAY, NOW, TUESDAY
+from tests.robustness.helpers import MONDAY, NOW, TUESDAY, office_toml
 from tests.robustness.test_authorization import SIGNED_IN, guard_roles
 
 MONDAY_OPEN = "2026-06-15T10:00:00+08:00"
 PASSWORD = "password-123"
 
-TWO_OFFICES = """
-[[offices]]
-code = "alpha"
-name = "甲区婚姻登记处"
-timezone = "Asia/Shanghai"
-services = ["marriage", "reissue"]
-slot_minutes = 30
-booking_days_ahead = 30
-
-  [offices.hours]
-  mon = ["09:00-12:00", "13:30-17:00"]
-  tue = ["09:00-12:00", "13:30-17:00"]
-  wed = ["09:00-12:00", "13:30-17:00"]
-  thu = ["09:00-12:00", "13:30-17:00"]
-  fri = ["09:00-12:00", "13:30-17:00"]
-
-  [offices.capacity]
-  marriage = 3
-  reissue = 2
-
-  [[offices.windows]]
-  number = "1"
-  services = ["marriage", "reissue"]
-
-  [[offices.windows]]
-  number = "2"
-  services = ["marriage"]
-
-[[offices]]
-code = "beta"
-name = "乙区婚姻登记处"
-timezone = "Asia/Shanghai"
-services = ["marriage", "reissue"]
-slot_minutes = 30
-booking_days_ahead = 30
-
-  [offices.hours]
-  mon = ["09:00-12:00", "13:30-17:00"]
-  tue = ["09:00-12:00", "13:30-17:00"]
-  wed = ["09:00-12:00", "13:30-17:00"]
-  thu = ["09:00-12:00", "13:30-17:00"]
-  fri = ["09:00-12:00", "13:30-17:00"]
-
-  [offices.capacity]
-  marriage = 3
-  reissue = 2
-
-  [[offices.windows]]
-  number = "1"
-  services = ["marriage", "reissue"]
-
-  [[offices.windows]]
-  number = "2"
-  services = ["marriage"]
-"""
+TWO_OFFICES = (office_toml("alpha", "甲区婚姻登记处", windows=2)
+               + office_toml("beta", "乙区婚姻登记处", windows=2))
 
 # couples by index: A's at alpha, B's at beta; SHARED books a reissue at alpha on Monday and
 # a marriage at beta on Tuesday (beta's desk must find beta's, though alpha's is nearer).
