@@ -24,7 +24,7 @@ from core.clock import local_now, local_today
 from core.errors import ApiError
 from core.extensions import db, limiter
 from core.i18n import N_, current_language
-from core.requests import parse_month
+from core.requests import BadQuery, arg_month
 from hours.calendar import day_plans
 from notify.messages import documents
 from offices.models import Office, Service
@@ -58,15 +58,21 @@ def _date(text: str) -> date:
         abort(404)
 
 
-def _month(office: Office, text: str | None, default: date) -> date:
-    """The month asked for, if it is between this month and the last bookable one."""
-    if text:
-        chosen = parse_month(text)  # None: not YYYY-MM, or a year no calendar shows
+def _month(office: Office, default: date) -> tuple[date, int]:
+    """?month= and the answer's status: the month if it is between this month and the last
+    bookable one (an old link shows the default month, 200); a month that is no YYYY-MM of
+    the years any calendar shows is the default month with a message and 400."""
+    try:
+        chosen = arg_month()
+    except BadQuery as error:
+        flash(error.description, "error")
+        return default.replace(day=1), 400
+    if chosen is not None:
         window = booking_window(office, local_now(office.timezone))
         this_month = local_today(office.timezone).replace(day=1)
-        if chosen is not None and this_month <= chosen <= window.last.replace(day=1):
-            return chosen
-    return default.replace(day=1)
+        if this_month <= chosen <= window.last.replace(day=1):
+            return chosen, 200
+    return default.replace(day=1), 200
 
 
 def _month_grid(office: Office, service_code: str, month: date) -> list[list]:
@@ -105,12 +111,12 @@ def calendar_page(office: str, service: str):
     office_row = office_or_404(office)
     service_row = _service(office_row, service)
     window = booking_window(office_row, local_now(office_row.timezone))
-    month = _month(office_row, request.args.get("month"), window.first)
+    month, answer = _month(office_row, window.first)
     previous, following = _month_nav(office_row, month)
     return render_template("booking/calendar.html", office=office_row, service=service_row,
                            month=month, weeks=_month_grid(office_row, service_row.code, month),
                            previous=previous, following=following, window=window,
-                           weekday_names=WEEKDAY_NAMES, mode="book", appointment=None)
+                           weekday_names=WEEKDAY_NAMES, mode="book", appointment=None), answer
 
 
 @blueprint.get("/book/<office>/<service>/<day:day>")
@@ -241,13 +247,13 @@ def reschedule_calendar(token: str):
         return redirect(url_for("booking.manage_page", token=token))
     office, service = context["office"], context["service"]
     window = booking_window(office, local_now(office.timezone))
-    month = _month(office, request.args.get("month"), window.first)
+    month, answer = _month(office, window.first)
     previous, following = _month_nav(office, month)
     return render_template("booking/calendar.html", office=office, service=service,
                            month=month, weeks=_month_grid(office, service.code, month),
                            previous=previous, following=following, window=window,
                            weekday_names=WEEKDAY_NAMES, mode="reschedule",
-                           appointment=appointment)
+                           appointment=appointment), answer
 
 
 @blueprint.route("/a/<token:token>/reschedule/<day:day>", methods=["GET", "POST"])

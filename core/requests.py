@@ -5,8 +5,11 @@ a message (pages). docs/api.md §3.2: no input gives a 500.
 - `whole_number`, `iso_month`, `iso_day`: numbers in ASCII digits within bounds, months
   and days with years from FIRST_YEAR to LAST_YEAR; ValueError otherwise, as int() and
   date.fromisoformat, whose place they take. `parse_int`, `parse_month`, `parse_day`: the
-  same, None for what does not fit; `arg_page`, `arg_month`, `arg_day`, `arg_int` read
-  them from the query string. `local_path`: a `next=` that stays on this site.
+  same, None for what does not fit.
+- Pages: `arg_page`, `arg_month`, `arg_day`, `arg_int` (query string) and `form_id` (a form
+  field) give the value, None (or page 1) when absent, and raise `BadQuery` (400, a sentence
+  saying what is expected) for anything else. `arg_next` / `local_path`: a `next=` that
+  stays on this site.
 - `register_input_guards`: NUL characters and JSON nested too deep, refused up front.
 Route converters with bounds (ids, tokens, days in paths) are in core/converters.py; what
 still escapes a view as OverflowError or a conversion's ValueError is answered by
@@ -18,10 +21,13 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import request
+from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import BadRequest
 
 from core.converters import FIRST_YEAR, LAST_YEAR  # the years any page shows
 from core.errors import InvalidRequest
+from core.i18n import N_
 from core.schemas import describe
 
 M = TypeVar("M", bound=BaseModel)
@@ -122,21 +128,69 @@ def parse_day(text: str | None, first_year: int = FIRST_YEAR,
     return _or_none(iso_day, text, first_year, last_year)
 
 
+class BadQuery(BadRequest):
+    """A page's query parameter (or a form's hidden field) that cannot be read: 400. Left
+    alone it is the error page with its description; a view that can show its default view
+    instead catches it, flashes the description and answers that view with 400."""
+
+
+def _query_value(name: str, read, message: str, *bounds):
+    raw = request.args.get(name, "")
+    if raw == "":
+        return None
+    try:
+        return read(raw, *bounds)
+    except ValueError:
+        raise BadQuery(_(message, name=name, value=raw[:20])) from None
+
+
 def arg_int(name: str, low: int = 1, high: int = 2**31 - 1) -> int | None:
-    return parse_int(request.args.get(name), low, high)
+    """?name=N, N in low..high in ASCII digits; None when absent; BadQuery otherwise."""
+    return _query_value(name, whole_number, _INT_MESSAGE, low, high)
 
 
 def arg_page(name: str = "page") -> int:
-    """?page=N: 1..PAGE_MAX in ASCII digits; anything else is the first page."""
-    return parse_int(request.args.get(name), 1, PAGE_MAX) or 1
+    """?page=N, 1..PAGE_MAX in ASCII digits; 1 when absent; BadQuery otherwise."""
+    return _query_value(name, whole_number, _PAGE_MESSAGE, 1, PAGE_MAX) or 1
 
 
 def arg_month(name: str = "month") -> date | None:
-    return parse_month(request.args.get(name))
+    """?month=YYYY-MM (years FIRST_YEAR..LAST_YEAR); None when absent; BadQuery otherwise."""
+    return _query_value(name, iso_month, _MONTH_MESSAGE)
 
 
 def arg_day(name: str) -> date | None:
-    return parse_day(request.args.get(name))
+    """?name=YYYY-MM-DD (years FIRST_YEAR..LAST_YEAR); None when absent; BadQuery otherwise."""
+    return _query_value(name, iso_day, _DAY_MESSAGE)
+
+
+def form_id(name: str) -> int | None:
+    """A row id in a form field (a hidden `ticket`, say): None when absent; BadQuery when it
+    is not an id at all (a page that was tampered with, not a stale one)."""
+    raw = request.form.get(name, "")
+    if raw == "":
+        return None
+    try:
+        return whole_number(raw)
+    except ValueError:
+        raise BadQuery(_(_INT_MESSAGE, name=name, value=raw[:20])) from None
+
+
+# Message ids (translated in _query_value): what was wrong and what is expected.
+_INT_MESSAGE = N_("参数 %(name)s 应为正整数：%(value)s")
+_PAGE_MESSAGE = N_("页码应为 1 至 100000 之间的整数：%(value)s")
+_MONTH_MESSAGE = N_("月份格式应为 YYYY-MM（2000 至 2100 年）：%(value)s")
+_DAY_MESSAGE = N_("日期格式应为 YYYY-MM-DD（2000 至 2100 年）：%(value)s")
+
+
+def arg_next(name: str = "next") -> str | None:
+    """?next= for a redirect after the action: a path on this site, or None (absent, or
+    another site: the caller goes to its default page). Control characters (a CR/LF would
+    split the Location header) are a BadQuery."""
+    target = request.args.get(name)
+    if target and any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        raise BadQuery(_("跳转地址 %(name)s 含有控制字符。", name=name))
+    return local_path(target)
 
 
 def local_path(target: str | None) -> str | None:
@@ -172,8 +226,6 @@ def register_input_guards(app) -> None:
     """Input no part of the application can store: NUL characters (PostgreSQL refuses them
     in text) and JSON nested too deep to parse. Refused up front with a clear 422 (API) or
     400 (pages), so no view meets them."""
-    from werkzeug.exceptions import BadRequest
-
     @app.before_request
     def refuse_unstorable_input():
         if _has_nul(request):

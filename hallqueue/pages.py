@@ -23,7 +23,7 @@ from core.extensions import db
 from core.i18n import N_, list_sep, localized
 from core.privacy import decrypt, mask_phone
 from core.qr import qr_svg
-from core.requests import parse_int
+from core.requests import form_id
 from hallqueue import calling
 from hallqueue.common import (
     issuing_hours,
@@ -353,9 +353,9 @@ def window_action(office: str, window_number: str):
     action = request.form.get("action", "")
     staff = current_staff()
     ticket = None
-    ticket_id = request.form.get("ticket", "")
-    if ticket_id:
-        ticket = db.session.get(Ticket, parse_int(ticket_id)) if parse_int(ticket_id) else None
+    ticket_id = form_id("ticket")  # BadQuery (400) for what is no id at all
+    if ticket_id is not None:
+        ticket = db.session.get(Ticket, ticket_id)
         if ticket is None or ticket.office_id != office.id:
             flash(_("找不到该号码，请刷新页面。"), "error")
             return redirect(url_for(".window_page", office=office.code,

@@ -3,10 +3,10 @@ and extended hours."""
 
 from datetime import date, timedelta
 
-from flask import Blueprint, flash, render_template, request
-from flask_babel import gettext as _
+from flask import Blueprint, flash, render_template
 
 from core.clock import local_today
+from core.requests import BadQuery, arg_month
 from hours.calendar import DayPlan, day_names, day_plans
 from offices.queries import office_or_404
 
@@ -29,18 +29,6 @@ def month_weeks(plans: list[DayPlan]) -> list[list[DayPlan | None]]:
     return weeks
 
 
-def parse_month(text: str | None, today: date) -> date | None:
-    if not text:
-        return today.replace(day=1)
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        if not 2000 <= year <= 2099:
-            return None
-        return date(year, month, 1)
-    except ValueError:
-        return None
-
-
 def _next_month(first: date) -> date:
     return (first + timedelta(days=32)).replace(day=1)
 
@@ -54,10 +42,12 @@ def _notable(plan: DayPlan) -> bool:
 def calendar(office: str):
     office = office_or_404(office)
     today = local_today(office.timezone)
-    first = parse_month(request.args.get("month"), today)
-    if first is None:
-        flash(_("月份格式应为 YYYY-MM（2000 至 2099 年），已显示本月。"), "error")
-        first = today.replace(day=1)
+    answer = 200
+    try:
+        first = arg_month() or today.replace(day=1)
+    except BadQuery as error:  # this month, and the message saying why
+        flash(error.description, "error")
+        first, answer = today.replace(day=1), 400
     following = _next_month(first)
     plans = day_plans(office, first, (following - first).days)
     upcoming = [plan for plan in day_plans(office, today, UPCOMING_DAYS) if _notable(plan)]
@@ -66,4 +56,4 @@ def calendar(office: str):
         previous_month=(first - timedelta(days=1)).replace(day=1), next_month=following,
         weeks=month_weeks(plans), names=day_names(first, len(plans)),
         upcoming=upcoming, upcoming_names=day_names(today, UPCOMING_DAYS),
-        estimated=any(plan.estimated for plan in plans), upcoming_days=UPCOMING_DAYS)
+        estimated=any(plan.estimated for plan in plans), upcoming_days=UPCOMING_DAYS), answer

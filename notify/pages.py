@@ -10,6 +10,7 @@ from core.clock import zone
 from core.extensions import db
 from core.i18n import N_
 from core.privacy import mask_phone
+from core.requests import BadQuery, arg_page
 from notify.models import MESSAGE_STATUSES, OutboxMessage
 from notify.outbox import RESENDABLE_STATUSES, ResendRefused, resend
 from offices.queries import require_all_offices
@@ -28,20 +29,20 @@ KIND_LABELS = {"booking_confirmed": N_("预约成功"), "booking_rescheduled": N
                "suggestion_reply": N_("意见答复")}
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 and int(raw) else 1
-
-
 @blueprint.get("/staff/sms")
 @page_roles()
 def outbox():
     require_all_offices()  # messages belong to no one office: staff of every office only
+    answer = 200  # 400 when the query string could not be read: the message says so
     status = request.args.get("status", "")
     if status and status not in MESSAGE_STATUSES:
-        flash(_("未知的状态：%(status)s，已显示全部短信。", status=status), "error")
-        status = ""
-    page = _page_number()
+        flash(_("未知的状态：%(status)s，已显示全部短信。", status=status[:20]), "error")
+        status, answer = "", 400
+    try:
+        page = arg_page()
+    except BadQuery as error:
+        flash(error.description, "error")
+        page, answer = 1, 400
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status:
         query = query.where(OutboxMessage.status == status)
@@ -53,7 +54,7 @@ def outbox():
         page=page, status=status, statuses=MESSAGE_STATUSES, counts=counts,
         status_labels=STATUS_LABELS, kind_labels=KIND_LABELS, mask_phone=mask_phone,
         resendable=RESENDABLE_STATUSES,
-        tz=zone(current_app.config.get("BABEL_DEFAULT_TIMEZONE")))
+        tz=zone(current_app.config.get("BABEL_DEFAULT_TIMEZONE"))), answer
 
 
 def _refusal_text(reason: str) -> str:

@@ -1,7 +1,6 @@
 """Login, logout, the staff home page, the accounts page (lock, unlock, end sessions), and
 the language switch."""
 
-from urllib.parse import urlparse
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +12,7 @@ from core.clock import to_local
 from core.extensions import db, limiter
 from core.i18n import LANG_COOKIE
 from core.nav import staff_links
-from core.requests import local_path
+from core.requests import arg_next
 from offices.models import Office
 from offices.queries import offices_for
 from staff import services
@@ -22,15 +21,10 @@ from staff.forms import LoginForm
 blueprint = Blueprint("staff", __name__)
 
 
-def _safe_next(target: str | None) -> str | None:
-    if target and not urlparse(target).netloc and target.startswith("/"):
-        return local_path(target)  # also no "/\\host", newline or control character
-    return None
-
-
 @blueprint.route("/staff/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
 def login():
+    after_login = arg_next()  # read first: a CR/LF in it is a 400 before any sign-in
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -38,7 +32,7 @@ def login():
                                    request.remote_addr, "page")
         if attempt.result == "ok":
             start_session(attempt.user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("staff.home"))
+            return redirect(after_login or url_for("staff.home"))
         if attempt.result == "throttled":
             status = 429
             flash(_("登录失败次数过多，请 %(seconds)s 秒后再试。",
@@ -149,7 +143,7 @@ def end_user_sessions(user_id: int):
 
 @blueprint.get("/lang/<code>")
 def switch_language(code: str):
-    target = _safe_next(request.args.get("next")) or url_for("offices_pages.home")
+    target = arg_next() or url_for("offices_pages.home")
     response = redirect(target)
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax")

@@ -3,7 +3,7 @@ is itself audited."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from core.auth import current_staff, page_roles
 from core.database import write_transaction
 from core.errors import InvalidRequest
 from core.extensions import db
-from core.requests import whole_number
+from core.requests import BadQuery, arg_page
 from feedback import auditlog
 from feedback.staff_pages.common import blueprint, office_arg, parse_day
 from offices.models import Office
@@ -25,10 +25,7 @@ def audit_filters() -> tuple[auditlog.AuditFilter, int]:
     end = parse_day("end", None) if request.args.get("end") else None
     if start and end and end < start:
         raise InvalidRequest(_("结束日期不能早于开始日期。"))
-    try:
-        page = whole_number(request.args.get("page", "1"), 1, 100_000)
-    except ValueError:
-        page = 1
+    page = arg_page()
     return auditlog.AuditFilter(
         office_id=office.id if office else None,
         username=(request.args.get("user") or "").strip()[:64],
@@ -39,11 +36,12 @@ def audit_filters() -> tuple[auditlog.AuditFilter, int]:
 @page_roles()
 def audit_page():
     user = current_staff()
+    answer = 200
     try:
         filters, page = audit_filters()
-    except InvalidRequest as error:
-        flash(error.detail, "error")
-        return redirect(url_for(".audit_page"))
+    except (InvalidRequest, BadQuery) as error:  # the whole log, and the message saying why
+        flash(getattr(error, "detail", None) or error.description, "error")
+        filters, page, answer = auditlog.AuditFilter(), 1, 400
     scope_ids = office_scope(user)
     entries, total = auditlog.audit_page(filters, scope_ids, page)
     codes = {o.id: o.code for o in db.session.scalars(select(Office))}
@@ -51,7 +49,7 @@ def audit_page():
         "feedback/audit.html", entries=entries, total=total, page=page,
         pages=max(1, -(-total // auditlog.PAGE_SIZE)), filters=filters, args=request.args,
         actions=auditlog.known_actions(scope_ids), usernames=auditlog.known_usernames(scope_ids),
-        offices=offices_for(user, active_only=False), codes=codes)
+        offices=offices_for(user, active_only=False), codes=codes), answer
 
 
 @blueprint.get("/staff/audit.csv")

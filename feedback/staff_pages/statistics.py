@@ -133,7 +133,11 @@ def _month_arg() -> tuple[date, date]:
         try:
             first = iso_month(raw)  # YYYY-MM, years 2000-2100
         except ValueError:
-            raise InvalidRequest(_("月份格式应为 YYYY-MM：%(value)s", value=raw)) from None
+            raise InvalidRequest(_("月份格式应为 YYYY-MM：%(value)s", value=raw[:20])) from None
+    return _month_bounds(first)
+
+
+def _month_bounds(first: date) -> tuple[date, date]:
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first, following - timedelta(days=1)
 
@@ -142,11 +146,13 @@ def _month_arg() -> tuple[date, date]:
 @page_roles()
 def monthly_report():
     user = current_staff()
+    answer = 200
     try:
         first, last = _month_arg()
-    except InvalidRequest as error:
+    except InvalidRequest as error:  # this month's report, and the message saying why
         flash(error.detail, "error")
-        return redirect(url_for(".monthly_report"))
+        first, last = _month_bounds(local_today().replace(day=1))
+        answer = 400
     office = office_arg()
     scope_ids = (office.id,) if office else (
         tuple(office_scope(user)) if office_scope(user) is not None else None)
@@ -165,4 +171,4 @@ def monthly_report():
         cases=stats.case_counts(scope, today), suggestions=suggestion_counts,
         backlog=backlog, refusals_with_reason=refusals_with_reason,
         rating_chart=_rating_chart(overall), charts=_daily_charts(scope),
-        categories=CATEGORY_LABELS, **_common_context(user))
+        categories=CATEGORY_LABELS, **_common_context(user)), answer

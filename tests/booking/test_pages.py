@@ -143,9 +143,11 @@ def test_unknown_office_and_token_pages_are_404(client, booking_env):
     assert client.get("/book/chuanshan/ceremony").status_code == 404
     assert client.get("/book/chuanshan/marriage/2026-13-40").status_code == 404
     assert client.get("/a/not-a-real-token-at-all").status_code == 404
-    for month in ("9999-12", "0001-01", "2026-00", "june"):  # shows the first bookable month
-        html = client.get(f"/book/chuanshan/marriage?month={month}").get_data(as_text=True)
-        assert "2026年6月" in html
+    for month in ("9999-12", "0001-01", "2026-00", "june"):  # the first bookable month, and why
+        answer = client.get(f"/book/chuanshan/marriage?month={month}")
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == 400 and "2026年6月" in html and "月份格式应为" in html
+    assert client.get("/book/chuanshan/marriage?month=2030-01").status_code == 200  # old link
 
 
 def test_pages_are_in_english_on_request(client, booking_env):

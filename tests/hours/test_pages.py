@@ -55,7 +55,7 @@ def test_public_page_lists_coming_peak_days(client, offices, set_now):
 
 def test_public_page_bad_month_and_unknown_office(client, offices):
     response = client.get("/calendar/chuanshan?month=2026-13")
-    assert response.status_code == 200
+    assert response.status_code == 400  # this month's calendar, and why
     assert "月份格式应为" in response.get_data(as_text=True)
     assert client.get("/calendar/nowhere").status_code == 404
 

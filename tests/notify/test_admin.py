@@ -43,7 +43,8 @@ def test_admins_see_the_outbox_with_status_and_error(app, client, twilio, set_no
     assert "+86138****8000" in failed_only and "+86139****9000" not in failed_only
 
     odd = client.get("/staff/sms?status=nonsense&page=abc")
-    assert odd.status_code == 200 and "未知的状态" in odd.get_data(as_text=True)
+    assert odd.status_code == 400 and "未知的状态" in odd.get_data(as_text=True)
+    assert "页码应为" in odd.get_data(as_text=True)
 
 
 def test_the_staff_home_links_the_outbox_for_admins(app, client):
