@@ -33,6 +33,8 @@ Both, like tests/notify/twilio_double.py:
     double.fail_number("+8613800000000", "isv.MOBILE_NUMBER_ILLEGAL")  # a final refusal
     double.accept_then_drop(1)   # accepted, then the connection closed with no answer
     double.clock = lambda: …     # the double's "now" (epoch seconds)
+    double.app_config()          # SMS_BACKEND and the settings that point the app at it
+    double.sent_to               # the number of every send request
     double.messages              # accepted sends: {"id", "to", "sign", "template",
                                  #  "params", "ref" (OutId / SessionContext), …}
     double.requests, double.lookups, double.clear(), double.stop()
@@ -48,6 +50,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 BEIJING = timezone(timedelta(hours=8))
+# the templates the tests register (XIYUE_SMS_TEMPLATES): a kind missing here is not sent
+TEMPLATES = {"booking_confirmed": {"zh_CN": "SMS_1001", "en": "SMS_1002"},
+             "called": "SMS_2001", "reminder": "SMS_3001"}
+SIGN_NAMES = {"aliyun": "遂宁市民政局", "tencent": "遂宁民政"}
 
 
 @dataclass
@@ -195,6 +201,15 @@ class _CloudDouble:
     def _new_id(self) -> str:
         return secrets.token_hex(10)
 
+    @property
+    def sent_to(self) -> list[str]:
+        """The number of every send request, accepted or not (E.164)."""
+        return [self._to(r.params) for r in self.sends]
+
+    def app_config(self) -> dict:
+        """The settings that point SMS_BACKEND=<this provider> at this double."""
+        raise NotImplementedError
+
     def _stored(self, to: str) -> list[dict]:
         return [m for m in self.messages if m["to"] == to]
 
@@ -206,6 +221,17 @@ class AliyunDouble(_CloudDouble):
     def __init__(self, access_key_id: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.access_key_id = access_key_id
+
+    def app_config(self) -> dict:
+        return {"SMS_BACKEND": "aliyun", "ALIYUN_ACCESS_KEY_ID": self.access_key_id or "LTAI",
+                "ALIYUN_ACCESS_KEY_SECRET": "test-secret",
+                "ALIYUN_SMS_SIGN_NAME": SIGN_NAMES["aliyun"], "ALIYUN_SMS_ENDPOINT": self.url,
+                "SMS_TEMPLATES": TEMPLATES}
+
+    @staticmethod
+    def _to(params: dict) -> str:
+        number = params.get("PhoneNumbers", "")
+        return "+86" + number if len(number) == 11 else "+" + number
 
     def answer(self, record: RecordedRequest) -> tuple[int, dict]:
         failure = self._take_failure()
@@ -223,8 +249,7 @@ class AliyunDouble(_CloudDouble):
         return 400, {"Code": "InvalidAction.NotFound", "Message": record.action}
 
     def _send(self, record: RecordedRequest) -> tuple[int, dict]:
-        number = record.params.get("PhoneNumbers", "")
-        to = "+86" + number if len(number) == 11 else "+" + number
+        to = self._to(record.params)
         with self._lock:
             refused = self._number_failures.get(to)
         if refused:
@@ -270,6 +295,16 @@ class TencentDouble(_CloudDouble):
         super().__init__(**kwargs)
         self.secret_id = secret_id
 
+    def app_config(self) -> dict:
+        return {"SMS_BACKEND": "tencent", "TENCENTCLOUD_SECRET_ID": self.secret_id or "AKID",
+                "TENCENTCLOUD_SECRET_KEY": "test-secret", "TENCENT_SMS_SDK_APP_ID": "1400000001",
+                "TENCENT_SMS_SIGN_NAME": SIGN_NAMES["tencent"], "TENCENT_SMS_ENDPOINT": self.url,
+                "SMS_TEMPLATES": TEMPLATES}
+
+    @staticmethod
+    def _to(params: dict) -> str:
+        return (params.get("PhoneNumberSet") or [""])[0]
+
     def answer(self, record: RecordedRequest) -> tuple[int, dict]:
         failure = self._take_failure()
         if failure:
@@ -284,7 +319,7 @@ class TencentDouble(_CloudDouble):
         return 200, _tc_error("InvalidAction", record.action)
 
     def _send(self, record: RecordedRequest) -> tuple[int, dict]:
-        [to] = record.params.get("PhoneNumberSet") or [""]
+        to = self._to(record.params)
         context = record.params.get("SessionContext", "")
         with self._lock:
             refused = self._number_failures.get(to)
@@ -372,3 +407,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002  (the base class's name)
         pass
+
+
+def start_double(backend: str) -> _CloudDouble:
+    """A started stand-in for `backend` ("aliyun" or "tencent") that checks the keys its
+    app_config() gives."""
+    if backend == "aliyun":
+        return AliyunDouble(access_key_id="LTAI-test").start()
+    return TencentDouble(secret_id="AKID-test").start()

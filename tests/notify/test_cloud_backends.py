@@ -13,44 +13,33 @@ from notify.jobs import dispatch_outbox
 from notify.messages import render
 from notify.outbox import queue_sms
 from notify.sender import make_sender
-from tests.notify.cloud_doubles import AliyunDouble, TencentDouble
+from tests.notify.cloud_doubles import SIGN_NAMES as SIGN
+from tests.notify.cloud_doubles import TEMPLATES, start_double
 from tests.notify.helpers import book_couple, outbox, race_dispatchers
 
 MONDAY_MORNING = "2026-06-01T10:00:00+08:00"
 TUESDAY = date(2026, 6, 2)
 PUBLIC_BASE_URL = "https://xiyue.example.gov.cn"
 RECEIPT_TOKEN = "receipt-secret-0123456789"
-TEMPLATES = {"booking_confirmed": {"zh_CN": "SMS_1001", "en": "SMS_1002"},
-             "called": "SMS_2001", "reminder": "SMS_3001"}
 FINAL = {"aliyun": "isv.MOBILE_NUMBER_ILLEGAL",
          "tencent": "InvalidParameterValue.IncorrectPhoneNumber"}
 FLOW_CONTROL = {"aliyun": "isv.BUSINESS_LIMIT_CONTROL",
                 "tencent": "LimitExceeded.PhoneNumberOneHourLimit"}
-SIGN = {"aliyun": "遂宁市民政局", "tencent": "遂宁民政"}
 
 
 @pytest.fixture(params=["aliyun", "tencent"])
 def provider(request):
-    double = (AliyunDouble(access_key_id="LTAI-test") if request.param == "aliyun"
-              else TencentDouble(secret_id="AKID-test")).start()
+    double = start_double(request.param)
     yield double
     double.stop()
 
 
 @pytest.fixture
 def app_overrides(provider) -> dict:
-    common = {"SMS_BACKEND": provider.name, "SMS_TEMPLATES": TEMPLATES,
-              "PUBLIC_BASE_URL": PUBLIC_BASE_URL, "SMS_RATE_PER_SECOND": 0,
-              "SMS_RECEIPT_TOKEN": RECEIPT_TOKEN}
-    if provider.name == "aliyun":
-        return common | {"ALIYUN_ACCESS_KEY_ID": "LTAI-test",
-                         "ALIYUN_ACCESS_KEY_SECRET": "secret",
-                         "ALIYUN_SMS_SIGN_NAME": SIGN["aliyun"],
-                         "ALIYUN_SMS_ENDPOINT": provider.url}
-    return common | {"TENCENTCLOUD_SECRET_ID": "AKID-test", "TENCENTCLOUD_SECRET_KEY": "secret",
-                     "TENCENT_SMS_SDK_APP_ID": "1400000001",
-                     "TENCENT_SMS_SIGN_NAME": SIGN["tencent"],
-                     "TENCENT_SMS_ENDPOINT": provider.url}
+    assert provider.app_config()["SMS_TEMPLATES"] is TEMPLATES
+    return provider.app_config() | {"PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+                                    "SMS_RATE_PER_SECOND": 0,
+                                    "SMS_RECEIPT_TOKEN": RECEIPT_TOKEN}
 
 
 @pytest.fixture(autouse=True)
