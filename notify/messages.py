@@ -99,6 +99,10 @@ TEXTS = {
 }
 
 
+# Answers to an incoming SMS (Twilio's TwiML reply), never queued: no provider template
+REPLY_KINDS = frozenset({"opted_out", "opted_in", "sms_help"})
+
+
 # What to bring, per service (the day-before reminder names them).
 DOCUMENTS = {
     "marriage": {ZH: "双方本人有效身份证件、3张2寸近期半身免冠双人合影照片",

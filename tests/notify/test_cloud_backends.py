@@ -243,3 +243,65 @@ def test_missing_keys_leave_messages_queued(app, provider):
     _queue()
     assert "cannot send" in dispatch_outbox() or outbox()[0].status == "pending"
     assert outbox()[0].status == "pending" and provider.requests == []
+
+
+def test_receipts_may_be_limited_to_the_providers_addresses(app, provider, client):
+    _queue()
+    dispatch_outbox()
+    [row] = outbox()
+    path = f"/sms/receipts/{provider.name}/{RECEIPT_TOKEN}"
+    app.config["SMS_RECEIPT_ALLOWED_IPS"] = ["203.0.113.0/24"]
+    assert client.post(path, json=_receipt(provider, row)).status_code == 403
+    app.config["SMS_RECEIPT_ALLOWED_IPS"] = "203.0.113.0/24, 127.0.0.1"
+    assert client.post(path, json=_receipt(provider, row)).status_code == 200
+    assert outbox()[0].status == "delivered"
+    assert client.post(path, data="not json").status_code == 400
+
+
+def test_flask_sms_templates_prints_what_to_register(app, provider, runner):
+    result = runner.invoke(args=["sms", "templates", "--provider", provider.name,
+                                 "--language", "both"])
+    assert result.exit_code == 0, result.output
+    if provider.name == "aliyun":
+        assert ("${office}：您已预约${date} ${start}办理${service}，预约码${code}。"
+                f"请双方携带身份证件按时到场，免费办理。管理预约：{PUBLIC_BASE_URL}/${{link}}"
+                in result.output)
+    else:
+        assert "{1}：请{2}号到{3}号窗口办理。" in result.output
+        assert "tencent 其他号码, at most 12 characters" in result.output
+    assert "== booking_confirmed (en) [XIYUE_SMS_TEMPLATES: SMS_1002]" in result.output
+    assert "== hours_extended (zh_CN) [XIYUE_SMS_TEMPLATES: not set, not sent]" in result.output
+    assert "【" not in result.output and "sms_help" not in result.output
+
+
+def test_every_text_can_be_registered_with_both_providers():
+    """Each kind's template text names every parameter once, holds no 【】, and its
+    parameters are known (their types and lengths are printed for registration)."""
+    from notify.messages import PARAMETERS, REPLY_KINDS, TEXTS, parameters, provider_template
+
+    for kind in set(TEXTS) - REPLY_KINDS:
+        for language in ("zh_CN", "en"):
+            names = parameters(kind, language)
+            assert set(names) <= set(PARAMETERS), kind
+            aliyun = provider_template(kind, language, "aliyun", PUBLIC_BASE_URL)
+            assert all(aliyun.count("${" + name + "}") == 1 for name in names), kind
+            assert "【" not in aliyun and not aliyun.startswith("[")
+            tencent = provider_template(kind, language, "tencent", PUBLIC_BASE_URL)
+            assert all(f"{{{n}}}" in tencent for n in range(1, len(names) + 1)), kind
+
+
+def test_the_outbox_page_shows_receipts_and_why_a_message_was_not_sent(app, provider, client):
+    from tests.notify.test_admin import _login
+
+    _queue()
+    queue_sms("+8613900139000", render("hours_extended", "zh_CN", office="遂宁", until="19:00"),
+              "hours_extended")
+    db.session.commit()
+    dispatch_outbox()
+    delivered = outbox()[0]
+    client.post(f"/sms/receipts/{provider.name}/{RECEIPT_TOKEN}",
+                json=_receipt(provider, delivered))
+    _login(client, "admin")
+    page = client.get("/staff/sms").get_data(as_text=True)
+    assert "已送达" in page and delivered.twilio_sid in page and provider.name in page
+    assert "no_template" in page and "该类短信未配置服务商模板，未发送" in page
