@@ -152,7 +152,7 @@ def _receipts() -> list[dict]:
     return [item for item in payload if isinstance(item, dict)]
 
 
-@blueprint.post("/sms/receipts/aliyun/<token>")
+@blueprint.post("/sms/receipts/aliyun/<token:token>")
 def aliyun_receipts(token: str):
     """Alibaba Cloud SmsReport (HTTP batch push): [{"phone_number", "success", "err_code",
     "biz_id", "out_id", …}]; answered {"code": 0} as it requires."""
@@ -170,7 +170,7 @@ def aliyun_receipts(token: str):
     return jsonify({"code": 0, "msg": "接收成功"})
 
 
-@blueprint.post("/sms/receipts/tencent/<token>")
+@blueprint.post("/sms/receipts/tencent/<token:token>")
 def tencent_receipts(token: str):
     """Tencent Cloud 短信下发状态通知: [{"mobile", "nationcode", "report_status", "errmsg",
     "sid", "ext"?, …}]; answered {"result": 0, "errmsg": "OK"} as it requires."""
