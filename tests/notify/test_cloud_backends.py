@@ -305,3 +305,25 @@ def test_the_outbox_page_shows_receipts_and_why_a_message_was_not_sent(app, prov
     page = client.get("/staff/sms").get_data(as_text=True)
     assert "已送达" in page and delivered.twilio_sid in page and provider.name in page
     assert "no_template" in page and "该类短信未配置服务商模板，未发送" in page
+
+
+def test_a_daily_limit_waits_an_hour_before_the_next_try(app, provider):
+    daily = {"aliyun": "isv.DAY_LIMIT_CONTROL", "tencent": "LimitExceeded.PhoneNumberDailyLimit"}
+    provider.fail_number("+8613800138000", daily[provider.name])
+    _queue()
+    assert dispatch_outbox() == "0 sent, 1 to retry, 0 failed"
+    [row] = outbox()
+    assert row.error_code == daily[provider.name]
+    assert row.next_attempt_at >= utcnow() + timedelta(hours=1)
+
+
+def test_an_unreachable_provider_is_retried(app, provider, set_now):
+    endpoint = "ALIYUN_SMS_ENDPOINT" if provider.name == "aliyun" else "TENCENT_SMS_ENDPOINT"
+    app.config[endpoint] = "http://127.0.0.1:9"  # nothing listens there
+    _queue()
+    assert dispatch_outbox() == "0 sent, 1 to retry, 0 failed"
+    assert outbox()[0].error_code in ("network", "ClientNetworkError")
+    app.config[endpoint] = provider.url
+    set_now(_later(400))
+    assert dispatch_outbox() == "1 sent, 0 to retry, 0 failed"
+    assert len(provider.messages) == 1
