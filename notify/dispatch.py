@@ -11,7 +11,9 @@ Twilio (the recipient's messages from our number with the same body, created sin
 attempt); when found it is recorded as sent with that SID and not sent again; when Twilio
 cannot be asked it waits (backoff) rather than being sent blindly. A status callback that
 arrived for the attempt meanwhile (`m=<id>.<attempt>`) gave it its SID: it is recorded as
-sent with no look-up. See docs/sms.md for what this leaves open."""
+sent with no look-up. Alibaba Cloud and Tencent Cloud are asked the same way through their
+status queries (notify/cloud.py), and their delivery receipts play the status callback's
+part. See docs/sms.md for what this leaves open."""
 
 import logging
 import random
