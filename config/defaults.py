@@ -86,11 +86,32 @@ EXTENSION_STEP_MINUTES = 30
 REDIS_URL = None  # when set, rate limits are counted in Redis (shared by workers and hosts)
 
 # --- SMS (docs/sms.md) ------------------------------------------------------------------
-SMS_BACKEND = "console"  # console | twilio
+SMS_BACKEND = "console"  # console | twilio | aliyun | tencent
 TWILIO_ACCOUNT_SID = None
 TWILIO_AUTH_TOKEN = None
 TWILIO_FROM = None
 TWILIO_API_BASE_URL = "https://api.twilio.com"
+# Alibaba Cloud SMS (SMS_BACKEND=aliyun): the AccessKey and the registered signature (签名)
+ALIYUN_ACCESS_KEY_ID = None
+ALIYUN_ACCESS_KEY_SECRET = None
+ALIYUN_SMS_SIGN_NAME = None
+ALIYUN_SMS_ENDPOINT = "https://dysmsapi.aliyuncs.com"  # http://HOST:PORT: a gateway or double
+# Tencent Cloud SMS (SMS_BACKEND=tencent): the API key, the SMS application and the signature
+TENCENTCLOUD_SECRET_ID = None
+TENCENTCLOUD_SECRET_KEY = None
+TENCENT_SMS_SDK_APP_ID = None
+TENCENT_SMS_SIGN_NAME = None
+TENCENT_SMS_ENDPOINT = "https://sms.tencentcloudapi.com"
+TENCENT_SMS_REGION = "ap-guangzhou"
+# Before sending again after an unclear outcome: a message missing from Tencent Cloud's
+# status query counts as not sent only once its receipt would have come (seconds)
+TENCENT_SMS_RECEIPT_WAIT_SECONDS = 300
+# message kind -> the provider's template id, or {"zh_CN": id, "en": id} (aliyun, tencent);
+# `flask sms templates` prints the texts to register. A kind without one is not sent.
+SMS_TEMPLATES: dict = {}
+# the secret path segment of the receipt webhooks /sms/receipts/<provider>/<token>
+SMS_RECEIPT_TOKEN = None
+SMS_RECEIPT_ALLOWED_IPS: list = []  # when set, receipts only from these addresses / networks
 SMS_REMINDER_AT = "18:00"  # office local time, the day before
 SMS_RATE_PER_SECOND = 10  # per sender number; 0 = unlimited
 SMS_MAX_ATTEMPTS = 8  # tries for retryable errors before a message is failed

@@ -12,7 +12,16 @@ from config import defaults
 log = logging.getLogger(__name__)
 
 ENV_KEYS = ("SECRET_KEY", "SMS_BACKEND", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-            "TWILIO_FROM", "TWILIO_API_BASE_URL", "PUBLIC_BASE_URL", "REDIS_URL")
+            "TWILIO_FROM", "TWILIO_API_BASE_URL", "PUBLIC_BASE_URL", "REDIS_URL",
+            "ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME",
+            "ALIYUN_SMS_ENDPOINT", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY",
+            "TENCENT_SMS_SDK_APP_ID", "TENCENT_SMS_SIGN_NAME", "TENCENT_SMS_ENDPOINT")
+# what each template SMS backend cannot send without (docs/sms.md)
+SMS_BACKEND_KEYS = {
+    "aliyun": ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME"),
+    "tencent": ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENT_SMS_SDK_APP_ID",
+                "TENCENT_SMS_SIGN_NAME"),
+}
 
 
 def database_url(raw: str | None, instance_path: str) -> str:
@@ -80,6 +89,21 @@ def production_problems(config) -> list[str]:
             "REDIS_URL=redis://redis.internal:6379/0) or XIYUE_RATELIMIT_STORAGE_URI to "
             "storage that all workers share; or switch the limits off explicitly with "
             "XIYUE_RATELIMIT_ENABLED=false.")
+    backend = str(config.get("SMS_BACKEND") or "").strip().lower()
+    if backend in SMS_BACKEND_KEYS:
+        missing = [key for key in SMS_BACKEND_KEYS[backend] if not config.get(key)]
+        if missing:
+            problems.append(
+                f"SMS_BACKEND is {backend}, but {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} not set: no SMS could be sent. Set "
+                "them in the environment (the account's keys and the registered signature); "
+                "see docs/sms.md.")
+        if not config.get("SMS_TEMPLATES"):
+            problems.append(
+                f"SMS_BACKEND is {backend}, but XIYUE_SMS_TEMPLATES is not set: no message "
+                "kind has a template, so none would be sent. Register the templates that "
+                "`flask sms templates` prints and set XIYUE_SMS_TEMPLATES to JSON, kind -> "
+                "template id; see docs/sms.md.")
     return problems
 
 

@@ -11,7 +11,9 @@ Twilio (the recipient's messages from our number with the same body, created sin
 attempt); when found it is recorded as sent with that SID and not sent again; when Twilio
 cannot be asked it waits (backoff) rather than being sent blindly. A status callback that
 arrived for the attempt meanwhile (`m=<id>.<attempt>`) gave it its SID: it is recorded as
-sent with no look-up. See docs/sms.md for what this leaves open."""
+sent with no look-up. Alibaba Cloud and Tencent Cloud are asked the same way through their
+status queries (notify/cloud.py), and their delivery receipts play the status callback's
+part. See docs/sms.md for what this leaves open."""
 
 import logging
 import random
@@ -36,6 +38,7 @@ from core.summaries import (
     SMS_NOT_CONFIGURED,
     RunSummary,
 )
+from notify.cloud import is_definite_refusal
 from notify.models import OutboxMessage
 from notify.outbox import OPTED_OUT, TRANSACTIONAL_KINDS, is_opted_out, opt_out
 from notify.sender import (
@@ -60,6 +63,7 @@ LOOKUP_FAILED = "lookup"  # error_code: Twilio could not be asked whether it has
 # the next attempt sends at once. Any other error of an earlier attempt (timeout, network,
 # 5xx, an unexpected answer, a failed look-up) leaves the outcome unknown.
 DEFINITE_REJECTIONS = frozenset({"401", "408", "429", "20003", "20429"})
+AWAITING_RECEIPT = "awaiting_receipt"  # error_code: not found yet, but it may still show
 # Twilio's clock and ours may differ: the look-up window starts this much earlier.
 LOOKUP_CLOCK_SKEW = timedelta(minutes=2)
 
@@ -75,8 +79,9 @@ class Claim:
     # the earlier attempt's outcome is unknown: ask the provider before sending again
     look_up: bool = False
     since: datetime | None = None  # when that unknown attempt (the first of them) began
-    known_sid: str | None = None  # a status callback told us Twilio took it
+    known_sid: str | None = None  # a status callback (a receipt) told us the provider took it
     provider_status: str | None = None
+    params: str = ""  # the template's values (aliyun, tencent)
 
 
 class _Run:
@@ -118,7 +123,8 @@ def outcome_unknown(status: str, attempts: int, error_code: str | None,
         return False  # we know what Twilio did with it
     if status == "sending":
         return True  # the dispatcher died (or hung) after claiming it
-    return attempts > 0 and (error_code or "") not in DEFINITE_REJECTIONS
+    code = error_code or ""
+    return attempts > 0 and code not in DEFINITE_REJECTIONS and not is_definite_refusal(code)
 
 
 def claim_next() -> Claim | None:
@@ -154,12 +160,13 @@ def claim_next() -> Claim | None:
         row = db.session.execute(
             select(OutboxMessage.to_phone, OutboxMessage.body, OutboxMessage.kind,
                    OutboxMessage.attempts, OutboxMessage.twilio_sid,
-                   OutboxMessage.provider_status)
+                   OutboxMessage.provider_status, OutboxMessage.params)
             .where(OutboxMessage.id == due.id)).one()
     return Claim(due.id, row.to_phone, row.body, row.kind, row.attempts, token,
                  look_up=look_up,
                  since=(due.last_attempt_at or due.created_at) if look_up else None,
-                 known_sid=row.twilio_sid, provider_status=row.provider_status)
+                 known_sid=row.twilio_sid, provider_status=row.provider_status,
+                 params=row.params or "")
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -253,7 +260,7 @@ def record_failure(claim: Claim, backend: str, error: SendError, final: bool) ->
         if message.claim_token != claim.token:
             return SKIPPED
         message.backend = backend
-        message.error_code = error.code[:16]
+        message.error_code = error.code[:64]
         # a provider's text may quote the number ("The 'To' number +86… is not valid")
         message.error_message = mask_phones_in(error.message)
         _release(message)
@@ -262,7 +269,10 @@ def record_failure(claim: Claim, backend: str, error: SendError, final: bool) ->
             outcome = FAILED
         else:
             message.status = "pending"
-            message.next_attempt_at = utcnow() + retry_delay(message.attempts)
+            delay = retry_delay(message.attempts)
+            if getattr(error, "retry_after", None):  # the provider's daily limit
+                delay = max(delay, error.retry_after)
+            message.next_attempt_at = utcnow() + delay
             outcome = RETRY
     return outcome
 
@@ -283,7 +293,7 @@ def settle_unknown(claim: Claim, sender) -> str | None:
     db.session.rollback()  # no transaction stays open while we wait on the provider
     since = claim.since - LOOKUP_CLOCK_SKEW
     try:
-        found = sender.find_sent(claim.to_phone, claim.body, since)
+        found = sender.find_sent(claim.to_phone, claim.body, since, message_id=claim.id)
     except SendError as error:
         log.warning("SMS #%s to %s: could not ask %s whether it was sent (%s), will retry",
                     claim.id, mask_phone(claim.to_phone), sender.name, error.code)
@@ -299,15 +309,21 @@ def settle_unknown(claim: Claim, sender) -> str | None:
         log.info("SMS #%s to %s, %s: already accepted by %s, not sent again", claim.id,
                  mask_phone(claim.to_phone), claim.kind, sender.name)
         return SENT
+    wait = getattr(sender, "absence_conclusive_after", None)
+    if wait and utcnow() - claim.since < wait:
+        # Tencent Cloud's status query shows a message only once its receipt has come
+        return record_failure(claim, sender.name, SendError(
+            AWAITING_RECEIPT, f"not in {sender.name}'s status query yet; asked again "
+            "before it is sent again"), final=False)
     return _before_resend(claim, sender.name)
 
 
 def deliver(claim: Claim, sender) -> str:
     """Send one claimed message and record what happened."""
-    if claim.known_sid:  # a status callback for an earlier attempt: Twilio has it
+    if claim.known_sid:  # a status callback (receipt) for an earlier attempt: it was taken
         log.info("SMS #%s: accepted before (status callback), not sent again", claim.id)
-        record_sent(claim, "twilio", SendResult(claim.known_sid,
-                                                claim.provider_status or "queued"))
+        record_sent(claim, sender.name, SendResult(claim.known_sid,
+                                                   claim.provider_status or "queued"))
         return SENT
     if claim.look_up:
         outcome = settle_unknown(claim, sender)
@@ -323,7 +339,8 @@ def deliver(claim: Claim, sender) -> str:
         pace.wait(sender.key, number("SMS_RATE_PER_SECOND"))
     callback = status_callback_url(claim) if sender.name == "twilio" else None
     try:
-        result = sender.send(claim.id, claim.to_phone, claim.body, claim.kind, callback)
+        result = sender.send(claim.id, claim.to_phone, claim.body, claim.kind, callback,
+                             params=claim.params)
     except PermanentError as error:
         log.warning("SMS #%s to %s, %s failed for good: %s", claim.id,
                     mask_phone(claim.to_phone), claim.kind, error.code)

@@ -1,9 +1,19 @@
 """Message texts, Chinese by default and English where the person chose English. Each
 function takes plain values (notify knows no feature) and returns the text; keep them short
 and always name the office (core.i18n.localized(office, "name", language) names it in the
-person's language)."""
+person's language).
 
+TEXTS is the one definition of each message kind: its Chinese and English text, and with it
+the kind's named parameters (the `{name}` fields, in the order of the text) that a
+template provider (Alibaba Cloud, Tencent Cloud) fills into the template registered for the
+kind. `provider_template` gives the text to register with a provider, `flask sms templates`
+prints them all (docs/sms.md)."""
+
+import string
+from dataclasses import dataclass
 from datetime import date
+
+from flask import current_app, has_app_context
 
 from core.i18n import is_english
 
@@ -89,6 +99,10 @@ TEXTS = {
 }
 
 
+# Answers to an incoming SMS (Twilio's TwiML reply), never queued: no provider template
+REPLY_KINDS = frozenset({"opted_out", "opted_in", "sms_help"})
+
+
 # What to bring, per service (the day-before reminder names them).
 DOCUMENTS = {
     "marriage": {ZH: "双方本人有效身份证件、3张2寸近期半身免冠双人合影照片",
@@ -123,15 +137,128 @@ def format_date(day: date, language: str = ZH) -> str:
     return f"{day.month}月{day.day}日"
 
 
-def render(kind: str, language: str = ZH, **values) -> str:
+class SmsText(str):
+    """A rendered message: the text itself (what the console and Twilio send), and what a
+    template provider needs instead: the kind, the language and the parameter values.
+    `notify.outbox.queue_sms` keeps them with the message."""
+
+    kind: str
+    language: str
+    values: dict
+
+    def __new__(cls, text: str, kind: str, language: str, values: dict):
+        self = super().__new__(cls, text)
+        self.kind, self.language, self.values = kind, language, values
+        return self
+
+
+def render(kind: str, language: str = ZH, **values) -> SmsText:
     """The text of `kind` in `language` (English for 'en…', Chinese otherwise), filled
     with `values`. Unknown kinds and missing values raise KeyError naming them."""
+    language = EN if is_english(language) else ZH
+    template = _texts(kind)[language]
     try:
-        texts = TEXTS[kind]
-    except KeyError:
-        raise KeyError(f"no SMS text for kind {kind!r}") from None
-    template = texts[EN] if is_english(language) else texts[ZH]
-    try:
-        return template.format(**values)
+        text = template.format(**values)
     except KeyError as missing:
         raise KeyError(f"SMS {kind!r} needs the value {missing.args[0]!r}") from None
+    return SmsText(text, kind, language,
+                   {name: str(values[name]) for name in parameters(kind, language)})
+
+
+def _texts(kind: str) -> dict:
+    try:
+        return TEXTS[kind]
+    except KeyError:
+        raise KeyError(f"no SMS text for kind {kind!r}") from None
+
+
+# --- templates at Alibaba Cloud and Tencent Cloud -------------------------------------------
+
+ALIYUN, TENCENT = "aliyun", "tencent"
+LINK = "link"  # the one parameter that is the end of a link: the template holds the rest
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """What a provider is told about a template variable when the template is registered:
+    the variable's type in its console (变量属性), and the longest value we send. Alibaba
+    Cloud allows 1-35 characters per variable of a notification template; Tencent Cloud
+    does not limit a variable's length for enterprise accounts (the only ones that may
+    send to mainland numbers), but never takes a link in a variable."""
+
+    aliyun_type: str
+    tencent_type: str
+    max_length: int = 35
+
+
+PARAMETERS = {
+    "office": Parameter("其他（名称）", "其他"),
+    "service": Parameter("其他（名称）", "其他"),
+    "date": Parameter("时间", "时间", 20),
+    "start": Parameter("时间", "时间", 5),
+    "from_date": Parameter("时间", "时间", 20),
+    "until": Parameter("时间", "时间", 20),
+    "code": Parameter("其他号码", "其他号码", 12),
+    "number": Parameter("其他号码", "其他号码", 12),
+    "window": Parameter("其他号码", "其他号码", 8),
+    "ahead": Parameter("数字", "数字", 6),
+    "address": Parameter("地址", "地址"),
+    "documents": Parameter("其他", "其他"),
+    "reason": Parameter("其他", "其他"),
+    "reply": Parameter("其他", "其他"),
+    LINK: Parameter("链接参数", "其他", 64),
+}
+
+
+def parameters(kind: str, language: str = ZH) -> list[str]:
+    """The named parameters of `kind` in `language`, in the order of its text (Tencent
+    Cloud's templates number them {1}, {2} … in this order)."""
+    text = _texts(kind)[EN if is_english(language) else ZH]
+    names = []
+    for _literal, name, _spec, _conversion in string.Formatter().parse(text):
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def provider_values(kind: str, language: str, values: dict, base_url: str | None = None,
+                    ) -> dict[str, str]:
+    """The values a provider fills into the template of `kind`: each at most its
+    parameter's length (a longer one is cut, ending in "…"), and the link without the
+    public origin, which the registered template holds as fixed text."""
+    base = _base_url(base_url)
+    result = {}
+    for name in parameters(kind, language):
+        value = str(values.get(name, ""))
+        if name == LINK and base and value.startswith(base + "/"):
+            value = value[len(base) + 1:]
+        limit = PARAMETERS[name].max_length if name in PARAMETERS else 35
+        result[name] = value if len(value) <= limit else value[:limit - 1] + "…"
+    return result
+
+
+def provider_template(kind: str, language: str, provider: str,
+                      base_url: str | None = None) -> str:
+    """The text to register for `kind` with `provider`: our text without the leading
+    【office】 ([office] in English) (the provider puts the registered signature there, and a template may hold
+    no 【】), the office named as its first words, the link's origin fixed, and each
+    parameter as the provider writes it: ${name} at Alibaba Cloud, {1}, {2} … at Tencent
+    Cloud."""
+    language = EN if is_english(language) else ZH
+    text = _texts(kind)[language]
+    for prefix in ("【{office}】", "[{office}] "):
+        if text.startswith(prefix):
+            text = "{office}" + ("：" if language == ZH else ": ") + text[len(prefix):]
+    text = text.replace("{" + LINK + "}", _base_url(base_url) + "/{" + LINK + "}")
+    names = parameters(kind, language)
+    if provider == TENCENT:
+        fields = {name: "{" + str(position) + "}" for position, name in enumerate(names, 1)}
+    else:
+        fields = {name: "${" + name + "}" for name in names}
+    return text.format(**fields)
+
+
+def _base_url(base_url: str | None) -> str:
+    if base_url is None and has_app_context():
+        base_url = current_app.config.get("PUBLIC_BASE_URL")
+    return (base_url or "").rstrip("/")

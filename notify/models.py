@@ -37,16 +37,23 @@ class OutboxMessage(db.Model):
     to_phone_hash: Mapped[str] = mapped_column(String(64), default="")
     body: Mapped[str] = mapped_column("body_enc", Encrypted(), key="body", deferred=True)
     kind: Mapped[str] = mapped_column(String(32))  # booking_confirmed, reminder, …
+    # JSON {"language", "values"}: what a template provider (aliyun, tencent) fills into
+    # the kind's template; "" for a text queued without them (notify.messages.SmsText)
+    params: Mapped[str] = mapped_column("params_enc", Encrypted(), key="params", default="",
+                                        server_default="", deferred=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claim_token: Mapped[str | None] = mapped_column(String(32))  # which dispatcher holds it
+    # the provider's id of the message: Twilio's SID, Alibaba Cloud's BizId, Tencent
+    # Cloud's SerialNo (the column keeps its first provider's name)
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    provider_status: Mapped[str | None] = mapped_column(String(16))  # Twilio's own word
-    backend: Mapped[str | None] = mapped_column(String(16))  # console | twilio
-    error_code: Mapped[str | None] = mapped_column(String(16))
+    provider_status: Mapped[str | None] = mapped_column(String(16))  # in Twilio's words
+    backend: Mapped[str | None] = mapped_column(String(16))  # console | twilio | aliyun | tencent
+    # the provider's code (21211, isv.MOBILE_NUMBER_ILLEGAL, LimitExceeded.DailyLimit …)
+    error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -77,5 +84,5 @@ class SmsOptOut(db.Model):
         return phone
 
 
-register_encrypted(OutboxMessage, "to_phone", "body")
+register_encrypted(OutboxMessage, "to_phone", "body", "params")
 register_encrypted(SmsOptOut, "phone")

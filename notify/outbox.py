@@ -1,6 +1,7 @@
 """Queueing an SMS: add an outbox row to the caller's transaction. The caller commits; the
 `sms-dispatch` job sends it. A request never waits on Twilio."""
 
+import json
 import logging
 
 from flask import current_app
@@ -59,9 +60,20 @@ def queue_sms(to_phone: str, body: str, kind: str,
         if existing is not None:
             return None
     message = OutboxMessage(to_phone=phone, body=body, kind=kind, dedupe_key=dedupe_key,
-                            status="pending", attempts=0, next_attempt_at=utcnow())
+                            params=template_params(body), status="pending", attempts=0,
+                            next_attempt_at=utcnow())
     db.session.add(message)
     return message
+
+
+def template_params(body: str) -> str:
+    """What a template provider needs of a text `notify.messages.render` made (its language
+    and parameter values), as JSON; "" for any other text, which such a provider cannot
+    send."""
+    values = getattr(body, "values", None)
+    if not isinstance(values, dict):
+        return ""
+    return json.dumps({"language": body.language, "values": values}, ensure_ascii=False)
 
 
 def is_opted_out(phone: str) -> bool:
@@ -193,3 +205,37 @@ def _by_ref(ref: str, lock: bool) -> OutboxMessage | None:
     if lock:
         query = query.with_for_update()
     return db.session.scalar(query)
+
+
+def record_receipt(backend: str, provider_status: str, phone: str | None,
+                   sid: str | None = None, message_id: int | None = None,
+                   error_code: str | None = None) -> bool:
+    """A delivery receipt from Alibaba Cloud or Tencent Cloud: the message of `backend`
+    with the provider's id `sid`, or (before a send was recorded) our id `message_id` that
+    went with it (OutId, SessionContext). The receipt's number must be the message's: a
+    receipt naming another number changes nothing. A message whose send is not recorded
+    yet gets the provider's id, so the dispatcher records it as sent and never sends it
+    again. False when no message matches."""
+    from core.database import is_postgres
+    from notify.status import apply_provider_status
+
+    phone_key = phone_hash(phone) if phone else None
+    with write_transaction():
+        message = None
+        if sid:
+            query = select(OutboxMessage).where(OutboxMessage.twilio_sid == sid)
+            message = db.session.scalar(query.with_for_update() if is_postgres() else query)
+        if message is None and message_id is not None:
+            query = select(OutboxMessage).where(OutboxMessage.id == message_id)
+            message = db.session.scalar(query.with_for_update() if is_postgres() else query)
+        if message is None or message.to_phone_hash != phone_key:
+            return False
+        if message.backend not in (None, backend):
+            return False
+        if message.twilio_sid is None and sid:
+            taken = db.session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.twilio_sid == sid))
+            if taken is None:
+                message.twilio_sid = sid
+        apply_provider_status(message, provider_status, error_code)
+    return True

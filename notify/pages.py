@@ -27,6 +27,11 @@ KIND_LABELS = {"booking_confirmed": N_("预约成功"), "booking_rescheduled": N
                "hours_extended": N_("延时服务"), "step2_opens": N_("冷静期届满"),
                "step2_closing": N_("发证期限将满"), "rate_service": N_("服务评价"),
                "suggestion_reply": N_("意见答复")}
+# What our own error codes mean (a provider's codes are shown as it gives them)
+ERROR_LABELS = {"no_template": N_("该类短信未配置服务商模板，未发送"),
+                "no_params": N_("该短信没有模板参数，模板类服务商无法发送"),
+                "awaiting_receipt": N_("等服务商回执确认未发出后再发送"),
+                "lookup": N_("无法向服务商查询是否已发出，稍后重试")}
 
 
 @blueprint.get("/staff/sms")
@@ -52,7 +57,8 @@ def outbox():
     return render_template(
         "notify/outbox.html", messages=messages[:PAGE_SIZE], has_next=len(messages) > PAGE_SIZE,
         page=page, status=status, statuses=MESSAGE_STATUSES, counts=counts,
-        status_labels=STATUS_LABELS, kind_labels=KIND_LABELS, mask_phone=mask_phone,
+        status_labels=STATUS_LABELS, kind_labels=KIND_LABELS, error_labels=ERROR_LABELS,
+        mask_phone=mask_phone,
         resendable=RESENDABLE_STATUSES,
         tz=zone(current_app.config.get("BABEL_DEFAULT_TIMEZONE"))), answer
 

@@ -1,6 +1,6 @@
 """The SMS outbox's part of the `retention-purge` job (scheduler.retention): a sent message
-keeps its kind, status and times, but not the phone number (encrypted, and its keyed hash)
-and the text (encrypted)."""
+keeps its kind, status and times, but not the phone number (encrypted, and its keyed hash),
+the text and the template values (encrypted)."""
 
 from __future__ import annotations
 
@@ -23,5 +23,5 @@ def purge_messages(cutoff: date) -> int:
             .where(OutboxMessage.created_at < before,
                    OutboxMessage.status.not_in(("pending", "sending")),
                    or_(OutboxMessage.to_phone != "", OutboxMessage.body != ""))
-            .values(to_phone="", to_phone_hash="", body="")
+            .values(to_phone="", to_phone_hash="", body="", params="")
             .execution_options(synchronize_session=False)).rowcount

@@ -1,6 +1,7 @@
 """The SMS backends: `console` (records and logs; the default) and `twilio` (the real
-twilio client, pointed at TWILIO_API_BASE_URL). A backend sends one message and answers
-with a SendResult, or raises RetryableError / PermanentError. `find_sent` asks the
+twilio client, pointed at TWILIO_API_BASE_URL) here; `aliyun` and `tencent` (templates at
+Alibaba Cloud and Tencent Cloud) in notify/cloud.py. A backend sends one message and
+answers with a SendResult, or raises RetryableError / PermanentError. `find_sent` asks the
 provider whether a message was accepted already (the dispatcher's check before it sends
 again a message whose earlier attempt has no known outcome)."""
 
@@ -66,7 +67,10 @@ class SendError(Exception):
 
 
 class RetryableError(SendError):
-    """A network error, a timeout, or a Twilio 5xx: try again later."""
+    """A network error, a timeout, a 5xx, or the provider's flow control: try again later
+    (`retry_after`: not before this much time, when the provider says so)."""
+
+    retry_after = None
 
 
 class PermanentError(SendError):
@@ -84,12 +88,13 @@ class ConsoleSender:
         self.key = "console"
 
     def send(self, message_id: int, to_phone: str, body: str, kind: str,
-             status_callback: str | None = None) -> SendResult:
+             status_callback: str | None = None, params: str = "") -> SendResult:
         # the number masked, the text never shown (it may hold a manage link's secret)
         log.info("SMS (console) #%s to %s, %s", message_id, mask_phone(to_phone), kind)
         return SendResult(sid=None, provider_status="sent")
 
-    def find_sent(self, to_phone: str, body: str, since: datetime) -> list[SendResult]:
+    def find_sent(self, to_phone: str, body: str, since: datetime,
+                  message_id: int | None = None) -> list[SendResult]:
         return []  # the console keeps no record to ask: sending again only logs again
 
 
@@ -117,7 +122,7 @@ class TwilioSender:
         self.key = f"twilio:{self.from_number}"
 
     def send(self, message_id: int, to_phone: str, body: str, kind: str,
-             status_callback: str | None = None) -> SendResult:
+             status_callback: str | None = None, params: str = "") -> SendResult:
         try:
             created = self.client.messages.create(
                 to=to_phone, from_=self.from_number, body=body,
@@ -132,7 +137,8 @@ class TwilioSender:
                  created.sid, created.status)
         return SendResult(sid=created.sid, provider_status=str(created.status or "queued"))
 
-    def find_sent(self, to_phone: str, body: str, since: datetime) -> list[SendResult]:
+    def find_sent(self, to_phone: str, body: str, since: datetime,
+                  message_id: int | None = None) -> list[SendResult]:
         """The outbound messages Twilio holds from our number to `to_phone` with exactly
         this body, created at or after `since` (aware), oldest first. Reads Twilio's
         Messages list filtered by To and From (newest first, at most LOOKUP_LIMIT). No
@@ -197,13 +203,21 @@ def _one_line(value) -> str:
     return " ".join(str(value).split())[:500]
 
 
+BACKENDS = ("console", "twilio", "aliyun", "tencent")
+
+
 def make_sender(config):
     backend = (setting("SMS_BACKEND", config) or "console").strip().lower()
     if backend == "twilio":
         return TwilioSender(config)
     if backend == "console":
         return ConsoleSender(config)
-    raise ConfigurationError(f"SMS_BACKEND must be 'console' or 'twilio', not {backend!r}")
+    if backend in ("aliyun", "tencent"):
+        from notify.cloud import AliyunSender, TencentSender
+
+        return (AliyunSender if backend == "aliyun" else TencentSender)(config)
+    raise ConfigurationError(f"SMS_BACKEND must be one of {', '.join(BACKENDS)}, "
+                             f"not {backend!r}")
 
 
 class PerSenderPace:

@@ -35,6 +35,6 @@ def apply_provider_status(message: OutboxMessage, provider_status: str,
         message.status = ours
         changed = True
     if error_code and ours in ("failed", "undelivered") and message.error_code != error_code:
-        message.error_code = error_code[:16]
+        message.error_code = error_code[:64]
         changed = True
     return changed

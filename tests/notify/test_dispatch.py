@@ -1,10 +1,12 @@
 """Sending the outbox through the real twilio client, against the local stand-in."""
 
+import json
 import logging
 import os
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,7 +14,9 @@ from core.clock import utcnow
 from core.extensions import db
 from notify.dispatch import claim_next, retry_delay
 from notify.jobs import dispatch_outbox
+from notify.messages import render
 from notify.outbox import queue_sms
+from tests.notify.cloud_doubles import start_double
 from tests.notify.conftest import ACCOUNT_SID, PUBLIC_BASE_URL, SENDER
 from tests.notify.helpers import book_couple, outbox, race_dispatchers
 
@@ -174,17 +178,39 @@ def test_a_refused_connection_is_retried(app, set_now, twilio):
     assert (row.status, row.error_code) == ("pending", "network")
 
 
-def test_two_dispatchers_racing_send_each_message_exactly_once(app, set_now, twilio):
+@pytest.fixture(params=["twilio", "aliyun", "tencent"])
+def gateway(request, app, twilio):
+    """The SMS provider the test sends through, with its stand-in: Twilio (the app's
+    default in these tests), or Alibaba Cloud / Tencent Cloud through their SDKs.
+    `gateway.sent_to()` is the number of every send request it received."""
+    if request.param == "twilio":
+        yield SimpleNamespace(name="twilio", double=twilio, config={},
+                              sent_to=lambda: [r.form["To"] for r in twilio.requests])
+        return
+    double = start_double(request.param)
+    app.config.update(double.app_config())
+    try:
+        yield SimpleNamespace(name=request.param, double=double, config=double.app_config(),
+                              sent_to=lambda: double.sent_to)
+    finally:
+        double.stop()
+
+
+def _notice(number: str) -> str:
+    """A text every backend can send (the template providers need its parameters)."""
+    return render("called", "zh_CN", office="遂宁市婚姻登记中心", number=number, window="2")
+
+
+def test_two_dispatchers_racing_send_each_message_exactly_once(app, set_now, gateway):
     set_now(MONDAY_MORNING)
     phones = [f"+86138{n:08d}" for n in range(40)]
-    for phone in phones:
-        queue_sms(phone, "赛跑", "reminder")
+    for n, phone in enumerate(phones):
+        queue_sms(phone, _notice(f"A{n}"), "called")
     db.session.commit()
-    twilio.delay = 0.01
+    gateway.double.delay = 0.01
     summaries = race_dispatchers(app)
 
-    received = [r.form["To"] for r in twilio.requests]
-    assert sorted(received) == sorted(phones)  # each exactly once
+    assert sorted(gateway.sent_to()) == sorted(phones)  # each exactly once
     rows = outbox()
     assert all(r.status == "sent" and r.attempts == 1 for r in rows)
     assert len({r.twilio_sid for r in rows}) == 40
@@ -193,14 +219,14 @@ def test_two_dispatchers_racing_send_each_message_exactly_once(app, set_now, twi
 
 
 DISPATCH_SCRIPT = """
-import sys
+import json, sys
 from wsgi import create_app
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SMS_BACKEND": "twilio",
                   "TWILIO_ACCOUNT_SID": sys.argv[2], "TWILIO_AUTH_TOKEN": sys.argv[3],
                   "TWILIO_FROM": "+15005550006", "TWILIO_API_BASE_URL": sys.argv[4],
                   "SMS_RATE_PER_SECOND": 0, "FROZEN_NOW": sys.argv[5],
                   # the keys of the test's app: the outbox's numbers and texts are encrypted
-                  "SECRET_KEY": sys.argv[6]})
+                  "SECRET_KEY": sys.argv[6], **json.loads(sys.argv[7])})
 with app.app_context():
     from notify.jobs import dispatch_outbox
     print(dispatch_outbox())
@@ -208,25 +234,27 @@ with app.app_context():
 
 
 def test_dispatcher_processes_racing_send_each_message_exactly_once(app, database_url,
-                                                                      set_now, twilio):
+                                                                      set_now, gateway):
     from tests.conftest import PROJECT_ROOT, TEST_SECRET
     from tests.notify.conftest import AUTH_TOKEN
 
     set_now(MONDAY_MORNING)
     phones = [f"+86137{n:08d}" for n in range(30)]
-    for phone in phones:
-        queue_sms(phone, "进程赛跑", "reminder")
+    for n, phone in enumerate(phones):
+        queue_sms(phone, _notice(f"B{n}"), "called")
     db.session.commit()
-    twilio.delay = 0.02
+    gateway.double.delay = 0.02
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    twilio_url = gateway.double.url if gateway.name == "twilio" else "http://127.0.0.1:9"
     processes = [subprocess.Popen(
         [sys.executable, "-c", DISPATCH_SCRIPT, database_url, ACCOUNT_SID, AUTH_TOKEN,
-         twilio.url, MONDAY_MORNING, TEST_SECRET], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True) for _ in range(2)]
+         twilio_url, MONDAY_MORNING, TEST_SECRET, json.dumps(gateway.config)],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in processes]
     assert all(p.returncode == 0 for p in processes), [err[-2000:] for _, err in outputs]
 
-    assert sorted(r.form["To"] for r in twilio.requests) == sorted(phones)
+    assert sorted(gateway.sent_to()) == sorted(phones)
     assert all(r.status == "sent" and r.attempts == 1 for r in outbox())
 
 

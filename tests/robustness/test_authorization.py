@@ -30,6 +30,7 @@ PUBLIC = {
     "/rate/t/<token:token>", "/suggestions", "/suggestions/counts",
     "/suggestions/t/<token:token>", "/t/<token:token>", "/t/<token:token>/qr.svg",
     "/sms/inbound", "/sms/status",
+    "/sms/receipts/aliyun/<token:token>", "/sms/receipts/tencent/<token:token>",
     "/api/v1/appointments", "/api/v1/appointments/<token:token>",
     "/api/v1/appointments/<token:token>/calendar.ics",
     "/api/v1/appointments/<token:token>/cancel", "/api/v1/appointments/<token:token>/qr.svg",

@@ -51,6 +51,28 @@ def test_production_refuses_to_start_without(database_url, missing, says):
     assert says in str(refused.value)
 
 
+ALIYUN = {"SMS_BACKEND": "aliyun", "ALIYUN_ACCESS_KEY_ID": "LTAI", "ALIYUN_ACCESS_KEY_SECRET": "s",
+          "ALIYUN_SMS_SIGN_NAME": "遂宁市民政局", "SMS_TEMPLATES": {"booking_confirmed": "SMS_1"}}
+TENCENT = {"SMS_BACKEND": "tencent", "TENCENTCLOUD_SECRET_ID": "AKID",
+           "TENCENTCLOUD_SECRET_KEY": "s", "TENCENT_SMS_SDK_APP_ID": "1400000001",
+           "TENCENT_SMS_SIGN_NAME": "遂宁民政", "SMS_TEMPLATES": {"booking_confirmed": "1"}}
+
+
+@pytest.mark.parametrize("sms, missing, says", [
+    (ALIYUN, {"ALIYUN_ACCESS_KEY_SECRET": None}, "ALIYUN_ACCESS_KEY_SECRET is not set"),
+    (ALIYUN, {"ALIYUN_SMS_SIGN_NAME": ""}, "ALIYUN_SMS_SIGN_NAME is not set"),
+    (ALIYUN, {"SMS_TEMPLATES": {}}, "XIYUE_SMS_TEMPLATES is not set"),
+    (TENCENT, {"TENCENT_SMS_SDK_APP_ID": None, "TENCENTCLOUD_SECRET_ID": None},
+     "TENCENTCLOUD_SECRET_ID, TENCENT_SMS_SDK_APP_ID are not set"),
+    (TENCENT, {"SMS_TEMPLATES": None}, "flask sms templates"),
+])
+def test_production_refuses_an_sms_provider_without_its_keys(database_url, sms, missing, says):
+    assert _create(database_url, **sms).config["SMS_BACKEND"] == sms["SMS_BACKEND"]
+    with pytest.raises(RuntimeError, match="production refuses to start") as refused:
+        _create(database_url, **sms | missing)
+    assert says in str(refused.value)
+
+
 def test_every_missing_setting_is_named_at_once(database_url):
     with pytest.raises(RuntimeError) as refused:
         _create(database_url, SECRET_KEY=None, ID_ENCRYPTION_KEYS=None, ID_HASH_KEY=None,
