@@ -35,7 +35,8 @@ from core.i18n import current_language
 from core.openapi import BEARER, answers, spec
 from core.qr import qr_svg
 from core.requests import body_of, json_body, query_args
-from notify.messages import documents, is_english
+from notify.messages import is_english
+from offices.documents import documents_text
 from offices.models import Service
 from offices.queries import api_staffed_office
 
@@ -172,7 +173,8 @@ def ics_response(appointment) -> Response:
     with force_locale("en" if english else "zh_CN"):
         description = gettext(
             "预约码 %(code)s。请携带：%(documents)s。管理预约：%(link)s", code=appointment.code,
-            documents=documents(service.code, appointment.language),
+            documents=documents_text(service.code, serialize.party_kinds(appointment),
+                                     appointment.language),
             link=serialize.manage_link(appointment))
     host = urlparse(current_app.config["PUBLIC_BASE_URL"]).hostname or "xiyue"
     return Response(ics(appointment, office, service, description, host, english=english),

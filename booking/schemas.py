@@ -221,6 +221,8 @@ class Appointment(Answer):
     start: HHMM
     end: HHMM
     applicants: list[MaskedApplicant]
+    documents: list[str] = Field(description="what these applicants bring, in the request's "
+                                             "language")
 
 
 class OfficeAppointment(Appointment):
