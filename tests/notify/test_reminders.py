@@ -164,10 +164,9 @@ def test_divorce_window_notices_are_sent_once_when_it_opens_and_5_days_before_it
 
 
 def test_no_divorce_notices_for_a_withdrawn_case(app, offices, set_now):
-    from booking.reminders import queue_divorce_window_notices
-
     from booking.divorce import withdraw_now
     from booking.models import Appointment
+    from booking.reminders import queue_divorce_window_notices
     from core.privacy import decrypt
 
     case = _divorce_case(app, offices, set_now)
