@@ -86,6 +86,11 @@ def receipt(office: str, case_id: int):
     if case.status != "withdrawn":
         flash(_("该离婚登记申请未撤回。"), "error")
         return redirect(url_for(".lookup", office=office_row.code))
+    from core.auth import User
+
     withdrawn_at = to_local(case.closed_at, office_row.timezone)
+    clerk = db.session.get(User, case.closed_by_id) if case.closed_by_id else None
+    handled_by = (clerk.display_name or clerk.username) if clerk else ""
     return render_template("booking/divorce_receipt.html", office=office_row, case=case,
-                           withdrawn_at=withdrawn_at, back=_back(request.args.get("back")))
+                           withdrawn_at=withdrawn_at, handled_by=handled_by,
+                           back=_back(request.args.get("back")))
