@@ -131,6 +131,11 @@ def test_a_reissue_speaks_to_one_person(client, booking_env):
 
 
 def test_the_booking_pages_say_which_offices_take_cross_border_couples(client, booking_env):
+    home = client.get("/").get_data(as_text=True)
+    designated_card = home[home.index(f'id="office-{DESIGNATED}"'):]
+    designated_card = designated_card[:designated_card.index("</article>")]
+    assert "本登记处办理涉外及港澳台居民婚姻登记" in designated_card
+    assert home.count("本登记处办理涉外及港澳台居民婚姻登记") == 1  # suining only
     ordinary = client.get(f"/book/{ORDINARY}").get_data(as_text=True)
     assert "只办理内地居民的婚姻登记" in ordinary and "遂宁市婚姻登记中心" in ordinary
     designated = client.get(f"/book/{DESIGNATED}").get_data(as_text=True)
