@@ -6,7 +6,7 @@ from booking import models  # noqa: E402,F401  (registers the tables)
 
 
 def init_app(app) -> None:
-    from booking import admin, api, cli, pages
+    from booking import admin, api, cli, divorce_pages, pages
     from core.extensions import csrf
     from core.i18n import N_
     from core.nav import StaffLink, add_public_office_link, add_staff_link
@@ -15,8 +15,12 @@ def init_app(app) -> None:
     csrf.exempt(api.blueprint)  # JSON and bearer tokens, no cookies
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(divorce_pages.blueprint)
     app.cli.add_command(cli.privacy_cli)
     add_public_office_link(app, "booking.office_page", N_("预约办理"))
     add_staff_link(app, StaffLink("booking_admin.day", N_("预约管理"), roles=("desk",),
                                   per_office=True,
                                   description=N_("按日查看预约、按预约码或证件号码查询、代为取消、导出")))
+    add_staff_link(app, StaffLink("divorce_pages.lookup", N_("离婚登记申请"),
+                                  roles=("desk", "registrar"), per_office=True,
+                                  description=N_("按当事人证件号码查询、冷静期内撤回、打印撤回确认单")))

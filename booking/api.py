@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from flask import Blueprint, Response, current_app, g
 from flask_babel import force_locale, gettext
 
-from booking import queries, serialize, transactions
+from booking import divorce, queries, serialize, transactions
 from booking.availability import availability as slot_availability
 from booking.documents import ics
 from booking.schemas import (
@@ -19,6 +19,10 @@ from booking.schemas import (
     AvailabilityQuery,
     DayAppointments,
     DayQuery,
+    DivorceCaseQuery,
+    DivorceCases,
+    DivorceWithdraw,
+    DivorceWithdrawn,
     FoundAppointments,
     OfficeCancel,
     Reschedule,
@@ -31,7 +35,8 @@ from core.i18n import current_language
 from core.openapi import BEARER, answers, spec
 from core.qr import qr_svg
 from core.requests import body_of, json_body, query_args
-from notify.messages import documents, is_english
+from notify.messages import is_english
+from offices.documents import documents_text
 from offices.models import Service
 from offices.queries import api_staffed_office
 
@@ -168,7 +173,8 @@ def ics_response(appointment) -> Response:
     with force_locale("en" if english else "zh_CN"):
         description = gettext(
             "预约码 %(code)s。请携带：%(documents)s。管理预约：%(link)s", code=appointment.code,
-            documents=documents(service.code, appointment.language),
+            documents=documents_text(service.code, serialize.party_kinds(appointment),
+                                     appointment.language),
             link=serialize.manage_link(appointment))
     host = urlparse(current_app.config["PUBLIC_BASE_URL"]).hostname or "xiyue"
     return Response(ics(appointment, office, service, description, host, english=english),
@@ -224,3 +230,32 @@ def office_cancel(office: str, code: str):
     appointment = transactions.cancel(appointment, by=g.staff, reason=reason.strip())
     return serialize.appointment_json(appointment)
 
+
+
+# --- divorce cases (docs/api.md §5.1) --------------------------------------------------------
+
+@blueprint.get("/offices/<office>/divorce-cases")
+@api_roles(Role.DESK, Role.REGISTRAR)
+@spec.validate(query=DivorceCaseQuery, resp=answers(
+    HTTP_200=(DivorceCases, "no names, no ID numbers"), HTTP_404=NOT_FOUND), **STAFF)
+def divorce_cases(office: str):
+    """The divorce cases at this office where an ID number is a party."""
+    office_row = api_staffed_office(office)
+    id_number = query_args(DivorceCaseQuery).id_number
+    today = local_today(office_row.timezone)
+    return {"cases": [divorce.case_json(case, today)
+                      for case in divorce.cases_of_party(office_row, id_number)]}
+
+
+@blueprint.post("/divorce-cases/<int:case_id>/withdraw")
+@api_roles(Role.DESK, Role.REGISTRAR)
+@spec.validate(json=DivorceWithdraw, resp=answers(
+    HTTP_200=(DivorceWithdrawn, "withdrawn; a step-2 appointment of the couple is cancelled"),
+    HTTP_404=NOT_FOUND, HTTP_409="case_closed (no longer open, or cooling-off has ended)",
+    HTTP_422="invalid_request, not_a_party"), **STAFF)
+def withdraw_divorce_case(case_id: int):
+    """Withdraw a divorce application (撤回): one party, in person, during cooling-off."""
+    case = divorce.staffed_case(case_id)
+    id_number = body_of(DivorceWithdraw).id_number
+    case = divorce.withdraw_now(case, id_number, g.staff)
+    return {"id": case.id, "status": case.status}

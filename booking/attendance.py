@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from booking.divorce import with_lapsed
 from booking.errors import tr
 from booking.models import ACTIVE_STATUSES, Applicant, Appointment
 from booking.serialize import status_label
@@ -107,4 +108,4 @@ def sweep_no_shows() -> RunSummary:
                     set_committed_value(appointment, "status", "no_show")
                     release_active(appointment)
                     marked += 1
-    return NO_SHOWS_MARKED(marked=marked, released=released)
+    return with_lapsed(NO_SHOWS_MARKED(marked=marked, released=released))

@@ -51,3 +51,18 @@ class SearchForm(FlaskForm):
 class OfficeCancelForm(FlaskForm):
     reason = TextAreaField(_l("取消原因（将通过短信告知申请人）"),
                            validators=[DataRequired(), Length(max=200)])
+
+
+class DivorceLookupForm(FlaskForm):
+    """A party's ID number to find their divorce cases (posted: never in a URL)."""
+
+    id_number = StringField(_l("当事人证件号码"), validators=[DataRequired(), Length(max=40)])
+    back = StringField()  # the page to return to (the window or the desk)
+
+
+class DivorceWithdrawForm(FlaskForm):
+    """The withdrawing party's ID number, from the document presented in person."""
+
+    id_number = StringField(_l("撤回方证件号码（本人到场出示证件）"),
+                            validators=[DataRequired(), Length(max=40)])
+    back = StringField()

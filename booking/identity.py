@@ -70,6 +70,18 @@ class Identity:
         return self.origin != ORIGIN_MAINLAND
 
 
+def stored_origin(id_type: str, id_masked: str) -> str:
+    """Where a stored applicant comes from, from the document type and the masked number
+    (the mask keeps an 18-character number's first 4 characters: the area code's first 2)."""
+    if id_type == "resident_id":
+        if id_masked[:1] == "9":
+            return ORIGIN_FOREIGN
+        return {"81": ORIGIN_HK, "82": ORIGIN_MACAU, "83": ORIGIN_TAIWAN}.get(
+            id_masked[:2], ORIGIN_MAINLAND)
+    return {"foreign_permanent_resident": ORIGIN_FOREIGN, "hk_macau_permit": ORIGIN_HK,
+            "taiwan_permit": ORIGIN_TAIWAN}.get(id_type, ORIGIN_PASSPORT)
+
+
 def check_character(first17: str) -> str:
     """The GB 11643 / ISO 7064 MOD 11-2 check character of the first 17 digits."""
     if len(first17) != 17 or not first17.isdigit():

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -120,27 +121,49 @@ class Applicant(db.Model):
     appointment: Mapped[Appointment] = relationship(back_populates="applicants")
 
 
+DIVORCE_CASE_STATUSES = ("cooling_off", "withdrawn", "certified", "lapsed")
+OPEN_CASE_STATUS = "cooling_off"  # accepted; neither withdrawn, certified nor lapsed
+
+
 class DivorceCase(db.Model):
-    """An accepted divorce application (step 1) and its cooling-off and step-2 windows."""
+    """An accepted divorce application (step 1), its cooling-off and step-2 windows, and how
+    it ended (docs/domain.md §5): `cooling_off` until it is `withdrawn` (one party, up to the
+    end of cooling-off), `certified` (step 2 registered) or `lapsed` (the step-2 window
+    passed). The database holds the rules: a known status, a closed case has its closing
+    time and an open one none, a withdrawal names the party, and a couple has at most one
+    open case."""
 
     __tablename__ = "divorce_cases"
     __table_args__ = (
         CheckConstraint("status IN ('cooling_off', 'withdrawn', 'certified', 'lapsed')",
                         name="status"),
+        CheckConstraint("(status = 'cooling_off') = (closed_at IS NULL)",
+                        name="closed_when_not_open"),
+        CheckConstraint("(status = 'withdrawn') = (withdrawn_by_party IS NOT NULL)",
+                        name="withdrawal_names_party"),
         Index("ix_divorce_cases_couple", "couple_hash", "status"),
+        Index("uq_divorce_cases_open_couple", "couple_hash", unique=True,
+              sqlite_where=text("status = 'cooling_off'"),
+              postgresql_where=text("status = 'cooling_off'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
     couple_hash: Mapped[str] = mapped_column(String(64))  # of both parties' ID hashes, sorted
     party_hashes: Mapped[list] = mapped_column(JSON, default=list)
+    # each party's keyed ID hash (the two of party_hashes, sorted): a case is found by either
+    party_a_hash: Mapped[str] = mapped_column(String(64), index=True)
+    party_b_hash: Mapped[str] = mapped_column(String(64), index=True)
     accepted_on: Mapped[date] = mapped_column(Date)
     cooling_off_ends: Mapped[date] = mapped_column(Date)
     step2_from: Mapped[date] = mapped_column(Date)
     step2_until: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="cooling_off")
+    status: Mapped[str] = mapped_column(String(16), default=OPEN_CASE_STATUS)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_by_party: Mapped[str | None] = mapped_column(String(64))  # the party's ID hash
     notes: Mapped[str] = mapped_column(Text, default="")
 
 

@@ -18,7 +18,7 @@ from booking.forms import BookingForm, ConfirmForm, RescheduleForm
 from booking.identity import ID_TYPE_NAMES
 from booking.queries import appointment_by_token, service_for
 from booking.rules import APPLICANT_FIELDS, booking_window, parse_applicants, slot_started
-from booking.serialize import appointment_json, status_label
+from booking.serialize import appointment_json, documents_of, status_label
 from booking.transactions import book_parsed, cancel, reschedule
 from core.clock import local_now, local_today
 from core.errors import ApiError
@@ -26,9 +26,9 @@ from core.extensions import db, limiter
 from core.i18n import N_, current_language
 from core.requests import BadQuery, arg_month
 from hours.calendar import day_plans
-from notify.messages import documents
+from offices.documents import CROSS_BORDER_KINDS, MAINLAND, documents_by_kind
 from offices.models import Office, Service
-from offices.queries import office_or_404
+from offices.queries import cross_border_offices, office_or_404
 
 blueprint = Blueprint("booking", __name__)
 
@@ -103,7 +103,8 @@ def office_page(office: str):
     free_days = {service.code: next_free_days(office_row, service.code)
                  for service in offered}
     return render_template("booking/office.html", office=office_row, week=week,
-                           services=offered, free_days=free_days)
+                           services=offered, free_days=free_days,
+                           cross_border_offices=cross_border_offices())
 
 
 @blueprint.get("/book/<office>/<service>")
@@ -156,7 +157,8 @@ def apply_page(office: str, service: str, day: str):
         entry.form.id_number.data = ""
     return render_template("booking/apply.html", office=office_row, service=service_row,
                            day=chosen, slot=slot, form=form, peak=view.plan.peak,
-                           documents=documents(service_row.code, current_language()))
+                           documents=documents_by_kind(
+                               service_row.code, _kinds_served(office_row)))
 
 
 def _try_book(form: BookingForm, office: Office, service: Service, day: date, start: str):
@@ -198,7 +200,12 @@ def _context(appointment) -> dict:
             "data": appointment_json(appointment), "changeable": changeable,
             "status_label": status_label(appointment.status),
             "id_type_names": ID_TYPE_NAMES,
-            "documents": documents(service.code, current_language())}
+            "documents": documents_of(appointment)}
+
+
+def _kinds_served(office: Office) -> list[str]:
+    """The kinds of party an office registers: cross-border ones only where it takes them."""
+    return [MAINLAND, *(CROSS_BORDER_KINDS if office.accepts_cross_border else ())]
 
 
 @blueprint.get("/a/<token:token>")

@@ -9,15 +9,17 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 
 from booking.models import ACTIVE_STATUSES, Applicant, Appointment, DivorceCase
+from booking.serialize import party_kinds
 from booking.sms import applicant_phones
 from core.clock import from_minutes, local_now, utcnow
 from core.database import write_transaction
 from core.extensions import db
 from core.i18n import localized
 from core.summaries import MESSAGES_QUEUED, NOTHING_DUE, REMINDERS_QUEUED, RunSummary
-from notify.messages import documents, format_date, render
+from notify.messages import format_date, render
 from notify.outbox import phone_hash, queue_sms
 from notify.settings import number, setting
+from offices.documents import documents_text
 from offices.models import Office, Service
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,8 @@ def reminder_text(appointment: Appointment, office: Office, service: Service) ->
                   date=format_date(appointment.date, language), start=appointment.start,
                   service=localized(service, "name", language),
                   address=localized(office, "address", language) or office.name,
-                  documents=documents(appointment.service_code, language),
+                  documents=documents_text(appointment.service_code,
+                                           party_kinds(appointment), language),
                   code=appointment.code)
 
 

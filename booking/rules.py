@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import Date, bindparam, select
 
-from booking.divorce import open_case
+from booking.divorce import closed_reason, latest_case, open_case, party_hash
 from booking.errors import BookingError, invalid, tr
 from booking.identity import (
     Identity,
@@ -56,8 +56,7 @@ class ApplicantInput:
 def person_hash(id_number: str) -> str:
     """The keyed hash under which an applicant's ID number is stored (the same
     normalisation as at booking: spaces, case and brackets do not matter)."""
-    cleaned = id_number.replace("(", "").replace(")", "").replace("（", "").replace("）", "")
-    return keyed_hash(cleaned)
+    return party_hash(id_number)
 
 
 def check_count(raw: object, expected: int) -> list:
@@ -118,6 +117,10 @@ def check_eligibility(office, service_code: str, people: list[Person], day: date
     """Raise BookingError 422 (not_eligible, under_age, cooling_off, no_divorce_application)
     when these people may not be served for `service_code` at `office` on `day`."""
     config = current_app.config
+    if service_code == "marriage" and all(p.cross_border for p in people):
+        raise BookingError(422, "not_eligible", tr(
+            "结婚登记须至少一方为内地居民（持内地居民身份证）；双方均为外国人或港澳台居民的，"
+            "请向所在国家或地区的有关机关咨询。"))
     if any(p.cross_border for p in people) and not office.accepts_cross_border:
         raise BookingError(422, "not_eligible", tr(
             "本登记处不办理涉外及港澳台居民的婚姻登记，请选择可办理的登记处。"))
@@ -146,8 +149,14 @@ def check_eligibility(office, service_code: str, people: list[Person], day: date
 
 
 def check_step2(office, people: list[Person], day: date) -> None:
-    case = open_case([p.id_hash for p in people])
+    """Step 2 needs the couple's open case, at this office, and `day` inside its window;
+    a closed case says how it ended (withdrawn, certified, lapsed)."""
+    hashes = [p.id_hash for p in people]
+    case = open_case(hashes)
     if case is None:
+        closed = latest_case(hashes)
+        if closed is not None:
+            raise BookingError(422, "no_divorce_application", closed_reason(closed, day))
         raise BookingError(422, "no_divorce_application", tr(
             "没有找到双方在冷静期内的离婚登记申请：请先预约“离婚登记申请”。"))
     if case.office_id != office.id:

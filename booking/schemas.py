@@ -155,6 +155,20 @@ class OfficeCancel(Body):
         description="sent to the applicants by SMS")
 
 
+DivorceCaseStatus = Literal["cooling_off", "withdrawn", "certified", "lapsed"]
+
+
+class DivorceCaseQuery(Query):
+    id_number: Annotated[str, Says("id_number is required: a party's ID number")] = Field(
+        min_length=1, max_length=64, description="one party's ID number")
+
+
+class DivorceWithdraw(Body):
+    id_number: Annotated[NotBlank, Says("id_number is required: the ID number of the party "
+                                        "who withdraws, presented in person")] = Field(
+        max_length=64, description="the ID number of the party who withdraws (one alone may)")
+
+
 # --- answers ---------------------------------------------------------------------------------
 
 class SlotOut(Answer):
@@ -207,6 +221,8 @@ class Appointment(Answer):
     start: HHMM
     end: HHMM
     applicants: list[MaskedApplicant]
+    documents: list[str] = Field(description="what these applicants bring, in the request's "
+                                             "language")
 
 
 class OfficeAppointment(Appointment):
@@ -222,3 +238,23 @@ class DayAppointments(Answer):
 class FoundAppointments(Answer):
     office: str
     appointments: list[OfficeAppointment]
+
+
+class DivorceCase(Answer):
+    """No names and no ID numbers (docs/api.md §5.1)."""
+
+    id: int
+    status: DivorceCaseStatus = Field(description="cooling_off until certificate_until")
+    accepted_on: dt.date
+    cooling_off_ends: dt.date = Field(description="the last day a party may withdraw")
+    certificate_from: dt.date = Field(description="the first day of step 2")
+    certificate_until: dt.date = Field(description="the last day of step 2")
+
+
+class DivorceCases(Answer):
+    cases: list[DivorceCase] = Field(description="newest first")
+
+
+class DivorceWithdrawn(Answer):
+    id: int
+    status: Literal["withdrawn"]

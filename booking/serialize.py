@@ -7,8 +7,10 @@ from flask import current_app
 
 from booking.cache import office_of, service_of
 from booking.errors import tr
+from booking.identity import stored_origin
 from booking.models import Appointment
 from core.privacy import mask_name
+from offices.documents import documents_for, kinds_of
 
 
 def appointment_json(appointment: Appointment) -> dict:
@@ -28,7 +30,17 @@ def appointment_json(appointment: Appointment) -> dict:
         "end": appointment.end,
         "applicants": [{"name": mask_name(a.name), "id_number": a.id_masked,
                         "id_type": a.id_type} for a in appointment.applicants],
+        "documents": documents_of(appointment),
     }
+
+
+def documents_of(appointment: Appointment, language: str | None = None) -> list[str]:
+    """What these applicants bring (offices.documents: per service and kind of party)."""
+    return documents_for(appointment.service_code, party_kinds(appointment), language)
+
+
+def party_kinds(appointment: Appointment) -> list[str]:
+    return kinds_of([stored_origin(a.id_type, a.id_masked) for a in appointment.applicants])
 
 
 def status_label(status: str) -> str:

@@ -366,29 +366,41 @@ def cancel(appointment: Appointment, by=None, reason: str = "") -> Appointment:
     elif appointment.status != "booked":
         raise _not_changeable(appointment)
     with write_transaction():
-        now = utcnow()
-        if not _claim(appointment, status="cancelled", cancelled_at=now,
-                      cancelled_by_id=getattr(by, "id", None), cancel_reason=reason[:256]):
-            db.session.refresh(appointment)
-            if appointment.status == "cancelled":
-                return appointment
-            raise _not_changeable(appointment)
-        free_seat(appointment.slot_id)
-        release_active(appointment)
-        if by is None:
+        if not cancel_claimed(appointment, by, reason):
+            return appointment
+    log.info("appointment %s cancelled%s", appointment.id, " by the office" if by else "")
+    return appointment
+
+
+def cancel_claimed(appointment: Appointment, by=None, reason: str = "",
+                   notify: bool = True) -> bool:
+    """Cancel inside the caller's write transaction: the seat returns, the applicants may
+    book again, an office's cancellation is audited, and (with `notify`) they get an SMS.
+    False when it was cancelled already."""
+    now = utcnow()
+    if not _claim(appointment, status="cancelled", cancelled_at=now,
+                  cancelled_by_id=getattr(by, "id", None), cancel_reason=reason[:256]):
+        db.session.refresh(appointment)
+        if appointment.status == "cancelled":
+            return False
+        raise _not_changeable(appointment)
+    free_seat(appointment.slot_id)
+    release_active(appointment)
+    if by is None:
+        if notify:
             queue_to_applicants(appointment, "booking_cancelled",
                                 dedupe=f"booking_cancelled:{appointment.id}")
-        else:
-            from core.audit import record_audit
+    else:
+        from core.audit import record_audit
 
-            record_audit(by, "appointment.cancel", f"appointment:{appointment.id}",
-                         office_id=appointment.office_id, code=appointment.code,
-                         reason=reason[:256])
+        record_audit(by, "appointment.cancel", f"appointment:{appointment.id}",
+                     office_id=appointment.office_id, code=appointment.code,
+                     reason=reason[:256])
+        if notify:
             queue_to_applicants(appointment, "cancelled_by_office",
                                 dedupe=f"cancelled_by_office:{appointment.id}",
                                 reason=reason[:60] or tr("工作安排调整"))
-    log.info("appointment %s cancelled%s", appointment.id, " by the office" if by else "")
-    return appointment
+    return True
 
 
 def release_active(appointment: Appointment) -> None:

@@ -189,6 +189,11 @@ NO_SHOWS_MARKED = RunFormat(
     "{marked} appointment(s) marked no_show, {released} past check-in(s) released "
     "for new bookings")
 
+# no-show-sweep and daily-reset, whichever runs first on a day (booking/divorce.py)
+DIVORCE_CASES_LAPSED = RunFormat(
+    N_("%(lapsed)s 个离婚登记申请逾期未领证，视为撤回"),
+    "{lapsed} divorce case(s) lapsed (step-2 window passed)")
+
 # daily-reset (hallqueue/jobs.py)
 DAILY_RESET = RunFormat(
     N_("%(offices)s 个登记处：新建今天的排队号计数 %(counters)s 个，以前各天的排队号 "
@@ -219,5 +224,6 @@ FORMATS: tuple[RunFormat, ...] = (
     NOTHING_DUE, DONE, FAILED, TAKEN_OVER, INTERRUPTED,
     SMS_NOT_CONFIGURED, SMS_DISPATCHED, SMS_DISPATCHED_SKIPPED, REMINDERS_QUEUED,
     MESSAGES_QUEUED, NO_EXTENSION, HOURS_EXTENDED, NO_SHOWS_MARKED, DAILY_RESET,
+    DIVORCE_CASES_LAPSED,
     HOLIDAY_NOTICE_MISSING, HOLIDAY_DATA_IN_PLACE, WARNINGS_RESOLVED, PERSONAL_DATA_PURGED,
 )  # a new format goes here too (tests/scheduler/test_summaries.py checks)

@@ -22,7 +22,7 @@ from feedback.models import RegistrarProfile
 from feedback.settings import setting
 from hours.calendar import DayPlan, day_plans, parse_periods
 from offices.models import Office, Service
-from offices.queries import find_office
+from offices.queries import cross_border_offices, find_office  # noqa: F401 (feedback.public)
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_LABELS = (_l("星期一"), _l("星期二"), _l("星期三"), _l("星期四"), _l("星期五"),
@@ -43,12 +43,6 @@ def active_office(code: str) -> Office | None:
 def offered_services(office: Office) -> list[Service]:
     services = {s.code: s for s in db.session.scalars(select(Service))}
     return [services[code] for code in office.service_codes if code in services]
-
-
-def cross_border_offices() -> list[Office]:
-    return list(db.session.scalars(
-        select(Office).where(Office.active.is_(True), Office.accepts_cross_border.is_(True))
-        .order_by(Office.id)))
 
 
 def weekly_hours(office: Office) -> list[tuple[str, list[str]]]:

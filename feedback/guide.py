@@ -7,8 +7,8 @@ that the two languages are checked together against the sources:
   the marriage certificate for divorce (the 户口簿 is no longer required); registration is
   free of charge (不得收取费用).
 - 民法典 art. 1046-1049 (marriage), art. 1076-1078 (divorce by agreement, cooling-off).
-- 婚姻登记工作规范: photographs (2-inch, bareheaded: three joint photos for marriage, two
-  single photos each for divorce), declarations signed before the registrar, reissue.
+- 婚姻登记工作规范: declarations signed before the registrar, reissue.
+What to bring comes from offices.documents, the one source for every page, answer and SMS.
 The interface headings around this text use `_()` like every other page.
 """
 
@@ -17,17 +17,9 @@ from __future__ import annotations
 from flask import current_app
 
 from core.i18n import current_language
+from offices.documents import CROSS_BORDER_KINDS, MAINLAND, documents_by_kind
 
 Text = tuple[str, str]  # (Chinese, English)
-
-APPLICANT_KINDS: dict[str, Text] = {
-    "mainland": ("内地居民", "Mainland residents"),
-    "hk_macau": ("香港、澳门居民", "Hong Kong and Macao residents"),
-    "taiwan": ("台湾居民", "Taiwan residents"),
-    "overseas_chinese": ("华侨", "Overseas Chinese"),
-    "foreigner": ("外国人", "Foreign nationals"),
-}
-CROSS_BORDER_KINDS = ("hk_macau", "taiwan", "overseas_chinese", "foreigner")
 
 FREE_OF_CHARGE: Text = (
     "婚姻登记不收取任何费用：预约、取号、结婚登记、离婚登记和补领婚姻登记证均免费"
@@ -54,18 +46,6 @@ CROSS_BORDER_ELSEWHERE: Text = (
     "Registrations involving foreign nationals, residents of Hong Kong, Macao or Taiwan, or "
     "overseas Chinese are handled only by offices designated by the province, not by this "
     "office. Please go to: {offices}.")
-
-_NO_SPOUSE_DECLARATION_NOTARISED: Text = (
-    "经居住地公证机构公证的本人无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的声明"
-    "（自出具之日起6个月内有效）",
-    "a declaration that you have no spouse and are not related to your partner by direct "
-    "blood or collateral blood within three generations, notarised where you live (valid for "
-    "6 months from its date)")
-_PHOTOS_JOINT: Text = ("3张近期2寸半身免冠双人合影照片",
-                       "3 recent 2-inch bareheaded half-length photos of the two of you together")
-_PHOTOS_SINGLE: Text = ("每人2张近期2寸半身免冠单人照片",
-                        "2 recent 2-inch bareheaded half-length photos of each of you")
-
 
 def _marriage() -> dict:
     ages = current_app.config.get("MARRIAGE_MIN_AGE", {"M": 22, "F": 20})
@@ -99,57 +79,6 @@ def _marriage() -> dict:
              "marriage certificates; if not, the registrar tells you why."),
             ("可自愿参加免费的颁证仪式。", "You may take part in a free certificate ceremony."),
         ],
-        "documents": {
-            "mainland": [
-                ("本人有效的居民身份证（自2025年5月10日起不需要户口簿）。",
-                 "Your valid resident identity card (the household register is no longer "
-                 "needed since 10 May 2025)."),
-                ("本人无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的签字声明（在登记处现场填写签署）。",
-                 "A signed declaration that you have no spouse and are not related to your "
-                 "partner by direct blood or collateral blood within three generations "
-                 "(filled in and signed at the office)."),
-                _PHOTOS_JOINT,
-            ],
-            "hk_macau": [
-                ("本人有效的港澳居民来往内地通行证和香港或澳门永久性居民身份证。",
-                 "Your valid Mainland Travel Permit for Hong Kong and Macao Residents and "
-                 "your Hong Kong or Macao identity card."),
-                _NO_SPOUSE_DECLARATION_NOTARISED,
-                _PHOTOS_JOINT,
-            ],
-            "taiwan": [
-                ("本人有效的台湾居民来往大陆通行证和在台湾地区居住的有效身份证件。",
-                 "Your valid Mainland Travel Permit for Taiwan Residents and your Taiwan "
-                 "identity document."),
-                _NO_SPOUSE_DECLARATION_NOTARISED,
-                _PHOTOS_JOINT,
-            ],
-            "overseas_chinese": [
-                ("本人有效的中华人民共和国护照。", "Your valid passport of the People's Republic of China."),
-                ("居住国公证机构或者有权机关出具、经中华人民共和国驻该国使（领）馆认证的本人无配偶以及与对方当事人"
-                 "没有直系血亲和三代以内旁系血亲关系的证明，或者中华人民共和国驻该国使（领）馆出具的该证明。",
-                 "A certificate that you have no spouse and are not related to your partner "
-                 "by direct blood or collateral blood within three generations, issued by a "
-                 "notary or competent authority of your country of residence and "
-                 "authenticated by the Chinese embassy or consulate there, or issued by that "
-                 "Chinese embassy or consulate itself."),
-                _PHOTOS_JOINT,
-            ],
-            "foreigner": [
-                ("本人有效护照或者其他有效的国际旅行证件。",
-                 "Your valid passport or other valid international travel document."),
-                ("所在国公证机构或者有权机关出具、经中华人民共和国驻该国使（领）馆认证或者该国驻华使（领）馆认证的"
-                 "本人无配偶的证明，或者所在国驻华使（领）馆出具的本人无配偶的证明；《取消外国公文认证要求的公约》"
-                 "缔约国出具的证明可以附加证明书（Apostille）代替领事认证。",
-                 "A certificate of no spouse issued by a notary or competent authority of "
-                 "your country and authenticated by the Chinese embassy or consulate there "
-                 "or by your country's embassy or consulate in China, or issued by your "
-                 "country's embassy or consulate in China; documents from states party to "
-                 "the Apostille Convention may carry an apostille instead of consular "
-                 "authentication."),
-                _PHOTOS_JOINT,
-            ],
-        },
     }
 
 
@@ -182,38 +111,6 @@ def _divorce() -> dict:
              "office for the divorce certificate; otherwise the application is deemed "
              "withdrawn."),
         ],
-        "documents": {
-            "mainland": [
-                ("本人有效的居民身份证。", "Your valid resident identity card."),
-                ("本人的结婚证。", "Your marriage certificate."),
-                ("双方共同签署的书面离婚协议书（载明双方自愿离婚的意思表示以及对子女抚养、财产及债务处理等事项协商一致的意见）。",
-                 "The written divorce agreement signed by both of you (stating that you both "
-                 "want the divorce and what you agreed on children, property and debts)."),
-            ],
-            "hk_macau": [
-                ("本人有效的港澳居民来往内地通行证和香港或澳门居民身份证。",
-                 "Your valid Mainland Travel Permit and your Hong Kong or Macao identity card."),
-                ("本人的结婚证。", "Your marriage certificate."),
-                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
-            ],
-            "taiwan": [
-                ("本人有效的台湾居民来往大陆通行证和在台湾地区居住的有效身份证件。",
-                 "Your valid Mainland Travel Permit and your Taiwan identity document."),
-                ("本人的结婚证。", "Your marriage certificate."),
-                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
-            ],
-            "overseas_chinese": [
-                ("本人有效护照。", "Your valid passport."),
-                ("本人的结婚证。", "Your marriage certificate."),
-                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
-            ],
-            "foreigner": [
-                ("本人有效护照或者其他有效的国际旅行证件。",
-                 "Your valid passport or other valid international travel document."),
-                ("本人的结婚证。", "Your marriage certificate."),
-                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
-            ],
-        },
     }
 
 
@@ -238,46 +135,6 @@ def _divorce_certificate() -> dict:
              "If all is in order the divorce is registered and you receive your divorce "
              "certificates on the spot; if not, the registrar tells you why."),
         ],
-        "documents": {
-            "mainland": [
-                ("本人有效的居民身份证。", "Your valid resident identity card."),
-                ("本人的结婚证。", "Your marriage certificate."),
-                ("《离婚登记申请受理回执单》。", "The acceptance receipt of the divorce application."),
-                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
-                _PHOTOS_SINGLE,
-            ],
-            "hk_macau": [
-                ("本人有效的港澳居民来往内地通行证和香港或澳门居民身份证。",
-                 "Your valid Mainland Travel Permit and your Hong Kong or Macao identity card."),
-                ("本人的结婚证和《离婚登记申请受理回执单》。",
-                 "Your marriage certificate and the acceptance receipt."),
-                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
-                _PHOTOS_SINGLE,
-            ],
-            "taiwan": [
-                ("本人有效的台湾居民来往大陆通行证和在台湾地区居住的有效身份证件。",
-                 "Your valid Mainland Travel Permit and your Taiwan identity document."),
-                ("本人的结婚证和《离婚登记申请受理回执单》。",
-                 "Your marriage certificate and the acceptance receipt."),
-                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
-                _PHOTOS_SINGLE,
-            ],
-            "overseas_chinese": [
-                ("本人有效护照。", "Your valid passport."),
-                ("本人的结婚证和《离婚登记申请受理回执单》。",
-                 "Your marriage certificate and the acceptance receipt."),
-                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
-                _PHOTOS_SINGLE,
-            ],
-            "foreigner": [
-                ("本人有效护照或者其他有效的国际旅行证件。",
-                 "Your valid passport or other valid international travel document."),
-                ("本人的结婚证和《离婚登记申请受理回执单》。",
-                 "Your marriage certificate and the acceptance receipt."),
-                ("双方共同签署的书面离婚协议书。", "The written divorce agreement signed by both of you."),
-                _PHOTOS_SINGLE,
-            ],
-        },
     }
 
 
@@ -306,34 +163,6 @@ def _reissue() -> dict:
              "The registrar verifies the registration record and, if it is confirmed, "
              "reissues the certificate on the spot."),
         ],
-        "documents": {
-            "mainland": [
-                ("本人有效的居民身份证。", "Your valid resident identity card."),
-                ("补领结婚证：3张近期2寸半身免冠双人合影照片；补领离婚证：2张近期2寸半身免冠单人照片。",
-                 "Marriage certificate: 3 recent 2-inch bareheaded photos of the two of you "
-                 "together; divorce certificate: 2 recent 2-inch bareheaded photos of "
-                 "yourself."),
-            ],
-            "hk_macau": [
-                ("本人有效的港澳居民来往内地通行证和香港或澳门居民身份证。",
-                 "Your valid Mainland Travel Permit and your Hong Kong or Macao identity card."),
-                ("照片要求同内地居民。", "Photos as for mainland residents."),
-            ],
-            "taiwan": [
-                ("本人有效的台湾居民来往大陆通行证和在台湾地区居住的有效身份证件。",
-                 "Your valid Mainland Travel Permit and your Taiwan identity document."),
-                ("照片要求同内地居民。", "Photos as for mainland residents."),
-            ],
-            "overseas_chinese": [
-                ("本人有效护照。", "Your valid passport."),
-                ("照片要求同内地居民。", "Photos as for mainland residents."),
-            ],
-            "foreigner": [
-                ("本人有效护照或者其他有效的国际旅行证件。",
-                 "Your valid passport or other valid international travel document."),
-                ("照片要求同内地居民。", "Photos as for mainland residents."),
-            ],
-        },
     }
 
 
@@ -355,11 +184,9 @@ def service_guide(service_code: str, cross_border: bool, language: str | None = 
     """{"conditions": [str], "procedure": [str], "documents": [(kind label, [str])]} in the
     request's language; cross-border applicant kinds only where the office takes them."""
     data = _BUILDERS[service_code]()
-    kinds = ["mainland", *(CROSS_BORDER_KINDS if cross_border else ())]
+    kinds = [MAINLAND, *(CROSS_BORDER_KINDS if cross_border else ())]
     return {
         "conditions": [pick(item, language) for item in data["conditions"]],
         "procedure": [pick(item, language) for item in data["procedure"]],
-        "documents": [(pick(APPLICANT_KINDS[kind], language),
-                       [pick(item, language) for item in data["documents"][kind]])
-                      for kind in kinds],
+        "documents": documents_by_kind(service_code, kinds, language),  # the one source
     }

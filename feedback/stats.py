@@ -44,6 +44,8 @@ REFUSAL_LABELS = {
     "documents_incomplete": _l("证件材料不全或不符"),
     "no_civil_capacity": _l("无完全民事行为能力"),
     "not_voluntary": _l("非双方自愿"),
+    "already_married": _l("已有配偶"),
+    "prohibited_kinship": _l("直系血亲或三代以内旁系血亲"),
 }
 
 

@@ -146,8 +146,8 @@ def no_show(office: Office, ticket: Ticket, staff) -> Ticket:
 
 def complete(office: Office, ticket: Ticket, staff, outcome: object,
              reason: object = None) -> Ticket:
-    """Registered, or refused with one of the 五不办. A divorce registered starts the couple's
-    cooling-off period; an appointment's ticket completes the appointment; the person gets
+    """Registered, or refused with a reason. A divorce registered starts the couple's
+    cooling-off period, a divorce certificate registered closes their case (certified); an appointment's ticket completes the appointment; the person gets
     the "rate our service" SMS (ticket_completed: feedback subscribes)."""
     if outcome not in OUTCOMES:
         raise InvalidRequest("outcome must be registered or refused")
@@ -176,6 +176,10 @@ def complete(office: Office, ticket: Ticket, staff, outcome: object,
 
             record_divorce_application(office, list(ticket.party_hashes or ()), ticket.date,
                                        appointment=appointment)
+        elif ticket.service_code == "divorce-certificate" and outcome == "registered":
+            from booking.divorce import certify
+
+            certify(office, list(ticket.party_hashes or ()))
         db.session.flush()
         ticket_completed.send(ticket)  # 好差评: "rate our service", also after a refusal
         record_audit(staff, "ticket.complete", f"ticket:{ticket.id}", office.id,

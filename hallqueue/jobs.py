@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from booking.divorce import with_lapsed
 from core.clock import local_today
 from core.database import write_transaction
 from core.extensions import db
@@ -84,5 +85,6 @@ def daily_reset() -> ResetReport:
 
 
 def daily_reset_job() -> RunSummary:
-    """The `daily-reset` job."""
-    return daily_reset().summary()
+    """The `daily-reset` job; it also lapses the divorce cases whose step-2 window passed
+    (booking.divorce), if no-show-sweep has not yet today."""
+    return with_lapsed(daily_reset().summary())

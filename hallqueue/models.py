@@ -11,8 +11,9 @@ from core.privacy import Encrypted, register_encrypted, secret_hash
 from core.types import UTCDateTime
 
 PRIORITY_BOOKED, PRIORITY_GREEN, PRIORITY_WALK_IN = 0, 1, 2
+# the 五不办, then the two commonest legal refusals (已有配偶; 直系血亲或三代以内旁系血亲)
 REFUSAL_REASONS = ("under_age", "not_present", "documents_incomplete", "no_civil_capacity",
-                   "not_voluntary")
+                   "not_voluntary", "already_married", "prohibited_kinship")
 
 
 class TicketCounter(db.Model):

@@ -49,6 +49,8 @@ REFUSAL_LABELS = {
     "documents_incomplete": N_("证件材料不齐全或不符"),
     "no_civil_capacity": N_("当事人不具有完全民事行为能力"),
     "not_voluntary": N_("非双方自愿"),
+    "already_married": N_("已有配偶"),
+    "prohibited_kinship": N_("直系血亲或三代以内旁系血亲"),
 }
 STATUS_LABELS = {"waiting": N_("等候中"), "called": N_("请到窗口办理"),
                  "completed": N_("已办结"), "no_show": N_("过号")}
@@ -380,7 +382,7 @@ def window_action(office: str, window_number: str):
             elif action == "refuse":
                 reason = request.form.get("reason") or None
                 if reason not in REFUSAL_REASONS:
-                    flash(_("不予办理须选择原因（五不办之一）。"), "error")
+                    flash(_("不予办理须选择原因。"), "error")
                 else:
                     calling.complete(office, ticket, staff, "refused", reason)
                     flash(_("%(number)s 不予办理：%(reason)s。", number=ticket.number,

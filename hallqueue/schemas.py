@@ -63,7 +63,7 @@ class Registered(Body):
 
 class Refused(Body):
     outcome: Literal["refused"]
-    reason: Literal[REFUSAL_REASONS] = Field(description="one of the 五不办")  # type: ignore[valid-type]
+    reason: Literal[REFUSAL_REASONS] = Field(description="one of the 五不办, already_married or prohibited_kinship")  # type: ignore[valid-type]
 
 
 class Completion(RootModel[Annotated[Registered | Refused, Field(discriminator="outcome")]]):

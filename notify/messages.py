@@ -22,8 +22,8 @@ ZH, EN = "zh_CN", "en"
 TEXTS = {
     "booking_confirmed": {
         ZH: "【{office}】您已预约{date} {start}办理{service}，预约码{code}。"
-            "请双方携带身份证件按时到场，免费办理。管理预约：{link}",
-        EN: "[{office}] Booked: {service} on {date} at {start}, code {code}. Both bring ID "
+            "请携带身份证件按时到场，免费办理。管理预约：{link}",
+        EN: "[{office}] Booked: {service} on {date} at {start}, code {code}. Bring your ID "
             "documents; the service is free. Manage: {link}",
     },
     "booking_rescheduled": {
@@ -103,31 +103,10 @@ TEXTS = {
 REPLY_KINDS = frozenset({"opted_out", "opted_in", "sms_help"})
 
 
-# What to bring, per service (the day-before reminder names them).
-DOCUMENTS = {
-    "marriage": {ZH: "双方本人有效身份证件、3张2寸近期半身免冠双人合影照片",
-                 EN: "both partners' valid ID documents and 3 recent 2-inch photos of "
-                     "the two of you"},
-    "divorce": {ZH: "双方本人有效身份证件、结婚证、双方签名的离婚协议书",
-                EN: "both parties' valid ID documents, the marriage certificate and the "
-                    "divorce agreement signed by both"},
-    "divorce-certificate": {ZH: "双方本人有效身份证件、结婚证、离婚登记申请受理回执单",
-                            EN: "both parties' valid ID documents, the marriage certificate "
-                                "and the receipt of the divorce application"},
-    "reissue": {ZH: "本人有效身份证件、2寸近期半身免冠照片",
-                EN: "your valid ID document and recent 2-inch photos"},
-}
-DEFAULT_DOCUMENTS = {ZH: "本人有效身份证件", EN: "your valid ID documents"}
-
 SYSTEM_SENDER = {ZH: "喜约", EN: "Xiyue"}  # replies that belong to no single office
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def documents(service_code: str, language: str = ZH) -> str:
-    texts = DOCUMENTS.get(service_code, DEFAULT_DOCUMENTS)
-    return texts[EN] if is_english(language) else texts[ZH]
 
 
 def format_date(day: date, language: str = ZH) -> str:

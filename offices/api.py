@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.openapi import answers, spec
+from offices.documents import MAINLAND, PARTY_KINDS, documents_for
 from offices.models import Office, Service
 from offices.schemas import OfficeList, ServiceList
 
@@ -33,5 +34,9 @@ def list_services():
     order = {item["code"]: i for i, item in enumerate(current_app.config["SERVICES"])}
     rows = sorted(db.session.scalars(select(Service)), key=lambda s: (order.get(s.code, 99), s.code))
     return {"services": [{"code": s.code, "name": s.name, "name_en": s.name_en,
-                          "applicants": s.applicants} for s in rows]}
+                          "applicants": s.applicants,
+                          "documents": documents_for(s.code, [MAINLAND]),
+                          "documents_by_party": {kind: documents_for(s.code, [kind])
+                                                 for kind in PARTY_KINDS}}
+                         for s in rows]}
 

@@ -149,3 +149,11 @@ def api_require_scope(office_id: int | None) -> None:
     token's staff member sees that row's office."""
     if not in_scope(office_id):
         raise ApiError(403, "forbidden", "You are not staff of this office.")
+
+
+def cross_border_offices() -> list[Office]:
+    """The active offices that take couples with a cross-border party (docs/api.md §4:
+    `accepts_cross_border`)."""
+    return list(db.session.scalars(
+        select(Office).where(Office.active.is_(True), Office.accepts_cross_border.is_(True))
+        .order_by(Office.id)))

@@ -23,6 +23,12 @@ class ServiceOut(Answer):
     name: str
     name_en: str
     applicants: int = Field(ge=1, le=2, description="how many people apply together")
+    documents: list[str] = Field(description="what to bring (mainland residents), in the "
+                                             "request's language")
+    documents_by_party: dict[str, list[str]] = Field(
+        description="what to bring by kind of party: mainland, hk_macau, taiwan, "
+                    "overseas_chinese, foreigner (each with a mainland partner where a "
+                    "marriage needs one)")
 
 
 class ServiceList(Answer):

@@ -82,7 +82,7 @@ def test_book_see_reschedule_and_cancel_through_the_pages(client, booking_env):
     assert f"/api/v1/appointments/{token}/qr.svg" in html
 
     printable = client.get(f"/a/{token}/print").get_data(as_text=True)
-    assert "双方本人有效身份证件" in printable and code in printable and groom not in printable
+    assert "本人有效的居民身份证" in printable and code in printable and groom not in printable
     ics = client.get(f"/a/{token}/calendar.ics")
     assert ics.mimetype == "text/calendar" and code in ics.get_data(as_text=True)
 

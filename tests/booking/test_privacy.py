@@ -44,8 +44,9 @@ def test_no_id_number_in_the_database_responses_or_logs(client, booking_env, cap
 
     responses = []
     first = client.post("/api/v1/appointments", json=payload(applicants=marriage))
+    # a marriage needs a mainland resident; two cross-border people may divorce here
     second = client.post("/api/v1/appointments", json=payload(
-        office="suining", applicants=cross_border))
+        office="suining", service="divorce", applicants=cross_border))
     third = client.post("/api/v1/appointments", json=payload(
         office="suining", service="reissue", applicants=[foreigner]))
     fourth = client.post("/api/v1/appointments", json=payload(

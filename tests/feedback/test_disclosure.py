@@ -48,7 +48,7 @@ def test_chinese_page_has_the_offices_own_data(page, offices):
         assert heading in text
     for document in ("居民身份证", "签字声明", "离婚协议书", "离婚登记申请受理回执单",
                      "近期2寸半身免冠双人合影照片",
-                     "不需要户口簿"):
+                     "不再需要户口簿"):
         assert document in text
     assert "男方年满22周岁，女方年满20周岁" in text
     assert "09:00–12:00，13:30–17:00" in text and "休息" in text  # weekdays; the weekend

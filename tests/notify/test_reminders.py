@@ -35,7 +35,7 @@ def test_reminders_then_dispatch_run_twice_send_each_reminder_once(app, offices,
     assert sorted(m["to"] for m in reminders) == ["+8613800138000", "+8613900139000"]
     body = reminders[0]["body"]
     assert body.startswith("【遂宁市婚姻登记中心】提醒：您明天6月2日 09:30预约办理结婚登记")
-    assert "地址：遂宁市船山区" in body and "身份证件" in body and appointment.code in body
+    assert "地址：遂宁市船山区" in body and "居民身份证" in body and appointment.code in body
     db.session.refresh(appointment)
     assert appointment.reminder_queued_at is not None
 
@@ -89,7 +89,7 @@ def test_an_english_booking_gets_an_english_reminder(app, offices, set_now, twil
     assert reminder.body.startswith(
         "[Suining Marriage Registration Center] Reminder: Marriage registration tomorrow "
         "2 Jun at 09:00")
-    assert "Bring: both partners' valid ID documents" in reminder.body
+    assert "Bring: your valid resident identity card; 3 recent 2-inch" in reminder.body
 
 
 def test_racing_reminder_jobs_queue_each_reminder_once(app, offices, set_now):
@@ -164,11 +164,14 @@ def test_divorce_window_notices_are_sent_once_when_it_opens_and_5_days_before_it
 
 
 def test_no_divorce_notices_for_a_withdrawn_case(app, offices, set_now):
+    from booking.divorce import withdraw_now
+    from booking.models import Appointment
     from booking.reminders import queue_divorce_window_notices
+    from core.privacy import decrypt
 
     case = _divorce_case(app, offices, set_now)
-    case.status = "withdrawn"
-    db.session.commit()
+    party = case.appointment_id and db.session.get(Appointment, case.appointment_id)
+    withdraw_now(case, decrypt(party.applicants[0].id_number_enc), None)
     set_now("2026-10-09T09:30:00+08:00")
     assert queue_divorce_window_notices() == "nothing due"
 

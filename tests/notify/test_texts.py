@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from notify.messages import TEXTS, documents, format_date, render
+from notify.messages import TEXTS, format_date, render
 from notify.outbox import queue_sms
 from notify.phones import e164
 
@@ -46,11 +46,9 @@ def test_render_picks_the_language_and_says_what_is_missing():
         render("nonsense", office="x")
 
 
-def test_short_dates_and_documents_to_bring():
+def test_short_dates():
     assert format_date(date(2026, 5, 20)) == "5月20日"
     assert format_date(date(2026, 5, 20), "en") == "20 May"
-    assert "结婚证" in documents("divorce")
-    assert "passport" not in documents("marriage", "en") and "ID" in documents("marriage", "en")
 
 
 def test_queue_sms_stores_e164_and_skips_what_is_no_mobile(app):

@@ -177,6 +177,33 @@ def test_answers_fit_the_document(api, staff, set_now):
     api("POST", "/tickets/99999/recall", 404, template="/tickets/{id}/recall",
         headers=registrar)
 
+    # a divorce case of the office: looked up by a party, withdrawn by the other
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from booking.divorce import record_divorce_application
+    from core.privacy import keyed_hash
+    from offices.models import Office
+
+    robust = db.session.scalar(select(Office).where(Office.code == "robust"))
+    parties = ids_of(20)
+    case = record_divorce_application(robust, [keyed_hash(n) for n in parties],
+                                      date.fromisoformat(MONDAY))
+    db.session.commit()
+    cases, withdraw = "/offices/{office}/divorce-cases", "/divorce-cases/{case_id}/withdraw"
+    found = api("GET", "/offices/robust/divorce-cases", 200, template=cases, headers=desk,
+                query={"id_number": parties[0]}).get_json()
+    assert [c["id"] for c in found["cases"]] == [case.id]
+    api("POST", f"/divorce-cases/{case.id}/withdraw", 422, template=withdraw,
+        headers=registrar, json={"id_number": ids_of(21)[0]})
+    api("POST", f"/divorce-cases/{case.id}/withdraw", 200, template=withdraw,
+        headers=registrar, json={"id_number": parties[1]})
+    api("POST", f"/divorce-cases/{case.id}/withdraw", 409, template=withdraw,
+        headers=registrar, json={"id_number": parties[1]})
+    api("POST", "/divorce-cases/99999/withdraw", 404, template=withdraw, headers=registrar,
+        json={"id_number": parties[1]})
+
     # the statistics, grouped every way
     for group in ("office_service_date", "office_date", "date", "office_service", "office",
                   "service"):

@@ -100,7 +100,7 @@ def _live_the_day(client, set_now) -> Day:
     set_now(NOW)
     rescheduled = _book(client, day, "chuanshan", MONDAY, "09:00", couple(1))
     checked_in = _book(client, day, "chuanshan", MONDAY, "09:30", couple(2))
-    _book(client, day, "suining", MONDAY, "09:00", [PERMIT, PASSPORT])
+    _book(client, day, "suining", MONDAY, "09:00", [PERMIT, PASSPORT], service="divorce")
     _book(client, day, "suining", MONDAY, "10:00", [FOREIGNER], service="reissue")
     moved = client.post(f"/api/v1/appointments/{rescheduled['token']}/reschedule",
                         json={"date": TUESDAY, "start": "10:00"})
