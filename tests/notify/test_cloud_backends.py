@@ -264,7 +264,7 @@ def test_flask_sms_templates_prints_what_to_register(app, provider, runner):
     assert result.exit_code == 0, result.output
     if provider.name == "aliyun":
         assert ("${office}：您已预约${date} ${start}办理${service}，预约码${code}。"
-                f"请双方携带身份证件按时到场，免费办理。管理预约：{PUBLIC_BASE_URL}/${{link}}"
+                f"请携带身份证件按时到场，免费办理。管理预约：{PUBLIC_BASE_URL}/${{link}}"
                 in result.output)
     else:
         assert "{1}：请{2}号到{3}号窗口办理。" in result.output
