@@ -11,6 +11,7 @@ from hallqueue.models import Ticket
 from notify.models import OutboxMessage
 from tests.hallqueue.factories import make_appointment, walk_in
 from tests.hallqueue.test_calling import act, call, check_in
+from tests.hallqueue.test_pages import login
 
 TOMORROW_OPEN = "2026-06-16T10:00:00+08:00"  # a Tuesday: chuanshan is open
 
@@ -175,3 +176,36 @@ def test_a_booked_couple_can_take_the_green_channel(client, hall, desk, registra
     assert call_order(client, registrar) == [response.get_json()["number"], walk["number"]]
     bad = walk_in(client, desk, serial=102, priority="urgent")
     assert bad.status_code == 422 and "priority" in bad.get_json()["detail"]
+
+
+def test_statistics_count_green_and_requeued_tickets(client, hall, desk, registrar,
+                                                     staff_headers):
+    tickets = missed(client, desk, registrar, count=2)
+    act(client, registrar, tickets[0]["id"], "requeue")
+    walk_in(client, desk, serial=103, priority="green")
+    walk_in(client, desk, serial=104, service="divorce", green_channel=True)
+    response = client.get("/api/v1/stats?from=2026-06-15&to=2026-06-15&office=chuanshan"
+                          "&group=office_service", headers=staff_headers("admin"))
+    assert response.status_code == 200
+    rows = {row["service"]: row for row in response.get_json()["rows"]}
+    assert (rows["marriage"]["green"], rows["marriage"]["requeued"]) == (1, 1)
+    assert (rows["divorce"]["green"], rows["divorce"]["requeued"]) == (1, 0)
+    assert response.get_json()["total"]["green"] == 2
+
+
+def test_the_desk_and_window_pages_requeue_a_missed_ticket(client, hall, desk, registrar):
+    tickets = missed(client, desk, registrar, count=4)
+    login(client, "registrar")
+    window = client.get("/window/chuanshan/2")
+    assert f'data-requeue="{tickets[0]["number"]}"'.encode() in window.data
+    login(client, "desk")
+    page = client.get("/desk/chuanshan")
+    assert "过号重排".encode() in page.data
+    response = client.post(f"/desk/chuanshan/tickets/{tickets[0]['id']}/requeue",
+                           data={}, follow_redirects=True)
+    assert response.status_code == 200
+    assert f"{tickets[0]['number']} 已重新排队，前面还有 3 人".encode() in response.data
+    assert db.session.get(Ticket, tickets[0]["id"]).status == "waiting"
+    again = client.post(f"/desk/chuanshan/tickets/{tickets[0]['id']}/requeue",
+                        follow_redirects=True)
+    assert "该号码不是过号状态".encode() in again.data
