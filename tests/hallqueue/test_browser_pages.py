@@ -172,6 +172,10 @@ def test_display_shows_offline_when_its_poll_stalls_and_the_call_after_recovery(
     page, watch = new_page(viewport=(1920, 1080))
     page.goto(f"{server.url}/display/chuanshan?voice=off")
     expect(page.locator("#hall")).to_have_attribute("data-conn", "online")
+    requests.post(f"{server.url}/api/v1/offices/chuanshan/windows/2/call-next",
+                  headers=registrar, timeout=10).raise_for_status()
+    expect(page.locator("#hall-latest")).to_have_attribute(
+        "data-spoken-text", "请 J001 号到 2 号窗口办理")
     held = []
     page.route("**/api/v1/offices/chuanshan/display**", lambda route: held.append(route))
     expect(page.locator("#hall-conn")).to_be_visible(timeout=5000)
@@ -179,7 +183,7 @@ def test_display_shows_offline_when_its_poll_stalls_and_the_call_after_recovery(
     assert float(page.locator(".hall-now").evaluate(
         "node => getComputedStyle(node).opacity")) < 1  # the old call is dimmed
     screenshot(page, "hall-display-offline", full_page=False,
-               volatile=("#hall-clock", "#hall-date", ".hall-top"))
+               volatile=("#hall-clock", "#hall-date", "#hall-history"))
     response = requests.post(f"{server.url}/api/v1/offices/chuanshan/windows/3/call-next",
                              headers=registrar, timeout=10)
     assert response.json()["ticket"]["number"] == "L001"
@@ -190,18 +194,31 @@ def test_display_shows_offline_when_its_poll_stalls_and_the_call_after_recovery(
     assert held  # the poll really was held, not answered
 
 
-def test_display_portrait_keeps_the_title_on_one_line(hall_site, new_page):
+def test_display_portrait_title_on_one_line_and_english_calls_fit(hall_site, new_page,
+                                                                   registrar):
+    import requests
+
     server, _, _ = hall_site
-    for lang in ("zh_CN", "en"):
-        page, watch = new_page(viewport=(1080, 1920))
-        page.goto(f"{server.url}/display/chuanshan?voice=off&lang={lang}")
-        lines = page.locator(".hall-top h1").evaluate(
-            "h => h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).fontSize)")
-        assert lines < 1.9, lang  # one line (of line-height about 1.2 to 1.5)
-        # the English call fits its tile: nothing cut at the right edge
-        assert page.evaluate("() => [...document.querySelectorAll('.hall-calling li')]"
-                             ".every(li => li.scrollWidth <= li.clientWidth + 1)")
-        watch.assert_clean()
+    for window in ("3", "2"):
+        requests.post(f"{server.url}/api/v1/offices/chuanshan/windows/{window}/call-next",
+                      headers=registrar, timeout=10).raise_for_status()
+    for viewport in ((1080, 1920), (1920, 1080)):
+        for lang in ("zh_CN", "en"):
+            page, watch = new_page(viewport=viewport)
+            page.goto(f"{server.url}/display/chuanshan?voice=off&lang={lang}")
+            assert page.locator("#hall-calling li").count() == 2
+            lines = page.locator(".hall-top h1").evaluate(
+                "h => h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).fontSize)")
+            assert lines < 1.9, (viewport, lang)  # one line (line-height about 1.2 to 1.5)
+            # each call and its window fit their tile: nothing cut at the edge
+            assert page.evaluate(
+                "() => [...document.querySelectorAll('.hall-calling li, .hall-latest')]"
+                ".every(box => box.scrollWidth <= box.clientWidth + 1)"), (viewport, lang)
+            assert page.evaluate(
+                "() => [...document.querySelectorAll('.hall-calling li .win')].every(w => {"
+                " const tile = w.closest('li').getBoundingClientRect(),"
+                " r = w.getBoundingClientRect(); return r.right <= tile.right + 1; })")
+            watch.assert_clean()
 
 
 def test_requeue_and_green_channel_controls(hall_site, new_page, registrar):
