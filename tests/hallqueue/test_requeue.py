@@ -1,6 +1,7 @@
 """过号 (a missed call) and the green channel (docs/api.md §3.4): requeue, the no-show rule
 for a checked-in appointment whose call was missed, and green tickets called first."""
 
+import pytest
 from sqlalchemy import select
 
 from booking.attendance import sweep_no_shows
@@ -9,6 +10,8 @@ from core.audit import AuditEntry
 from core.extensions import db
 from hallqueue.models import Ticket
 from notify.models import OutboxMessage
+from offices.loader import OfficeFileError, load_offices
+from offices.models import Office
 from tests.hallqueue.factories import make_appointment, walk_in
 from tests.hallqueue.test_calling import act, call, check_in
 from tests.hallqueue.test_pages import login
@@ -209,3 +212,14 @@ def test_the_desk_and_window_pages_requeue_a_missed_ticket(client, hall, desk, r
     again = client.post(f"/desk/chuanshan/tickets/{tickets[0]['id']}/requeue",
                         follow_redirects=True)
     assert "该号码不是过号状态".encode() in again.data
+
+
+def test_requeue_after_is_read_from_the_office_file(app):
+    office = '[[offices]]\ncode = "x"\nname = "X"\nservices = ["marriage"]\n'
+    load_offices(office + "requeue_after = 1\n")
+    assert db.session.scalar(select(Office.requeue_after).where(Office.code == "x")) == 1
+    load_offices(office)
+    assert db.session.scalar(select(Office.requeue_after).where(Office.code == "x")) == 3
+    with pytest.raises(OfficeFileError) as error:
+        load_offices(office + "requeue_after = -1\n")
+    assert "offices[0].requeue_after" in str(error.value)
