@@ -146,7 +146,7 @@ def no_show(office: Office, ticket: Ticket, staff) -> Ticket:
     return ticket
 
 
-def _requeue_place(ticket: Ticket, requeue_after: int) -> tuple[int, float]:
+def _requeue_place(ticket: Ticket, requeue_after: int) -> tuple[int | None, float | None]:
     """(anchor id, rank) that put `ticket` right behind the first `requeue_after` waiting
     tickets of its service (all of them when fewer wait)."""
     waiting = [t for t in waiting_in_order(ticket.office_id, ticket.date, ticket.service_code)
@@ -165,6 +165,8 @@ def _requeue_place(ticket: Ticket, requeue_after: int) -> tuple[int, float]:
         select(func.min(Ticket.requeue_rank)).where(Ticket.requeue_anchor_id == anchor_id,
                                                     Ticket.requeue_rank > rank,
                                                     Ticket.id != ticket.id))
+    if rank < 0 and (following is None or following > 0):
+        following = 0.0  # the anchor's own place (rank 0) comes next
     return anchor_id, (rank + following) / 2 if following is not None else rank + 1.0
 
 

@@ -47,7 +47,7 @@ def order_by_clause(anchor) -> tuple:
     return (case((_anchored(anchor, "green_channel").is_(True), 0), else_=1),
             case((transferred_at.is_(None), 1), else_=0), transferred_at,
             _anchored(anchor, "priority"), func.coalesce(_anchored(anchor, "slot_start"), ""),
-            _anchored(anchor, "id"), func.coalesce(Ticket.requeue_rank, 0.0))
+            _anchored(anchor, "id"), func.coalesce(Ticket.requeue_rank, 0.0), Ticket.id)
 
 
 def with_anchor(statement):
@@ -66,9 +66,9 @@ def _place_key(ticket: Ticket) -> tuple:
 def sort_key(ticket: Ticket) -> tuple:
     """The same order as `order_by_clause`, for tickets already loaded."""
     if ticket.requeue_anchor_id is None:
-        return (*_place_key(ticket), 0.0)
+        return (*_place_key(ticket), 0.0, ticket.id)
     anchor = db.session.get(Ticket, ticket.requeue_anchor_id)
-    return (*_place_key(anchor), ticket.requeue_rank or 0.0)
+    return (*_place_key(anchor), ticket.requeue_rank or 0.0, ticket.id)
 
 
 def callable_by(window: Window, day: date):

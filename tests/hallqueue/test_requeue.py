@@ -223,3 +223,18 @@ def test_requeue_after_is_read_from_the_office_file(app):
     with pytest.raises(OfficeFileError) as error:
         load_offices(office + "requeue_after = -1\n")
     assert "offices[0].requeue_after" in str(error.value)
+
+
+def test_with_requeue_after_zero_a_missed_ticket_goes_first(client, hall, desk, registrar):
+    hall.requeue_after = 0
+    db.session.commit()
+    first = walk_in(client, desk, serial=1).get_json()
+    second = walk_in(client, desk, serial=2).get_json()
+    third = walk_in(client, desk, serial=3).get_json()
+    for ticket in (first, second):
+        assert call(client, registrar, "2").get_json()["ticket"]["id"] == ticket["id"]
+        assert act(client, registrar, ticket["id"], "no-show").status_code == 200
+    assert act(client, registrar, first["id"], "requeue").get_json()["ahead"] == 0
+    assert act(client, registrar, second["id"], "requeue").get_json()["ahead"] == 0
+    assert call_order(client, registrar) == [second["number"], first["number"],
+                                             third["number"]]
