@@ -60,11 +60,50 @@ def mark_completed(appointment: Appointment) -> None:
 
 
 def mark_no_show(appointment: Appointment) -> None:
-    """-> no_show (called at the window and never came)."""
+    """-> no_show (never came)."""
     _finish(appointment, "no_show", "no_show_at")
 
 
+def mark_call_missed(appointment: Appointment) -> None:
+    """过号: called at the window and not there. The appointment stays checked in (the desk
+    may requeue the ticket); the no-show-sweep makes it a no-show if its day ends unserved."""
+    now = utcnow()
+    db.session.execute(
+        update(Appointment).where(Appointment.id == appointment.id,
+                                  Appointment.status == "checked_in")
+        .values(call_missed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False))
+    set_committed_value(appointment, "call_missed_at", now)
+
+
+def mark_requeued(appointment: Appointment) -> None:
+    """The missed ticket waits again: checked in, and its call no longer missed."""
+    now = utcnow()
+    db.session.execute(
+        update(Appointment).where(Appointment.id == appointment.id,
+                                  # no_show: missed before the requeue existed
+                                  Appointment.status.in_(("checked_in", "no_show")))
+        .values(status="checked_in", call_missed_at=None, no_show_at=None, updated_at=now)
+        .execution_options(synchronize_session=False))
+    set_committed_value(appointment, "status", "checked_in")
+    set_committed_value(appointment, "call_missed_at", None)
+    set_committed_value(appointment, "no_show_at", None)
+
+
 # --- the no-show-sweep job -----------------------------------------------------------------------
+
+def _missed_calls_of_past_days(office: Office, today: date) -> int:
+    """Checked-in appointments of past days whose call was missed (过号) and never served
+    after: their day ended unserved, so they are no-shows (and count toward the ban)."""
+    missed = db.session.scalars(
+        select(Appointment).where(Appointment.office_id == office.id,
+                                  Appointment.status == "checked_in",
+                                  Appointment.call_missed_at.is_not(None),
+                                  Appointment.date < today)).all()
+    for appointment in missed:
+        mark_no_show(appointment)
+    return len(missed)
+
 
 def _release_past_check_ins(office: Office, today: date) -> int:
     """Checked-in appointments of past days whose ticket never finished (the hall closed
@@ -81,8 +120,9 @@ def _release_past_check_ins(office: Office, today: date) -> int:
 
 
 def sweep_no_shows() -> RunSummary:
-    """Appointments not checked in by the end of their slot plus NO_SHOW_GRACE_MINUTES become
-    no_show and free their applicants. Idempotent; returns a one-line summary."""
+    """Appointments not checked in by the end of their slot plus NO_SHOW_GRACE_MINUTES, and
+    checked-in appointments of past days whose call was missed, become no_show and free
+    their applicants. Idempotent; returns a one-line summary."""
     grace = timedelta(minutes=int(current_app.config["NO_SHOW_GRACE_MINUTES"]))
     now = utcnow()
     marked = released = 0
@@ -90,6 +130,7 @@ def sweep_no_shows() -> RunSummary:
     with write_transaction():
         for office in offices:
             today = local_today(office.timezone)
+            marked += _missed_calls_of_past_days(office, today)
             released += _release_past_check_ins(office, today)
             due = db.session.scalars(
                 select(Appointment).where(Appointment.office_id == office.id,

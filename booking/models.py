@@ -75,6 +75,9 @@ class Appointment(db.Model):
     cancel_reason: Mapped[str] = mapped_column(String(256), default="")
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 过号: its ticket's call was missed. Checked in still; the no-show sweep makes it a
+    # no-show only once its day has ended unserved (a requeue clears it).
+    call_missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # personal data removed
 

@@ -64,6 +64,8 @@ class Figures(Answer):
     registered: Count
     refused: Count
     unserved: Count
+    green: Count = Field(description="tickets of the green channel (绿色通道)")
+    requeued: Count = Field(description="tickets requeued after a missed call (过号重排)")
     refusals: dict[Literal[REFUSAL_REASONS], Count]  # type: ignore[valid-type]
     wait: Durations
     service_time: Durations

@@ -7,7 +7,9 @@ a million appointments reads only the rows of that period. Definitions:
   no_shows: appointments marked no-show (booked, never came).
 - tickets: queue numbers issued; checked_in: tickets of an appointment (check-ins);
   walk_ins: tickets without an appointment; missed: tickets called but not answered
-  (ticket no-show); unserved: tickets still waiting or called (past days: 积压).
+  (ticket no-show); unserved: tickets still waiting or called (past days: 积压);
+  green: tickets of the green channel (绿色通道); requeued: tickets put back in the queue
+  after a missed call (过号重排).
 - registered / refused: completed tickets by outcome; refusals by 五不办 reason.
 - wait: issued -> called; service: called -> completed (completed tickets only); mean and
   90th percentile (continuous, as PostgreSQL's percentile_cont) in whole seconds.
@@ -89,7 +91,7 @@ class Durations:
 
 
 COUNTS = ("booked", "cancelled", "no_shows", "tickets", "checked_in", "walk_ins", "missed",
-          "registered", "refused", "unserved")
+          "registered", "refused", "unserved", "green", "requeued")
 
 
 @dataclass
@@ -104,6 +106,8 @@ class Figures:
     registered: int = 0
     refused: int = 0
     unserved: int = 0
+    green: int = 0
+    requeued: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
     wait: Durations = field(default_factory=Durations)
     service: Durations = field(default_factory=Durations)
@@ -182,12 +186,15 @@ def _ticket_counts(scope: Scope, by: tuple[str, ...], out: dict) -> None:
                    _count_if(Ticket.status == "no_show"),
                    _count_if(Ticket.outcome == "registered"),
                    _count_if(Ticket.outcome == "refused"),
-                   _count_if(Ticket.status.in_(("waiting", "called"))))
+                   _count_if(Ticket.status.in_(("waiting", "called"))),
+                   _count_if(Ticket.green_channel.is_(True)),
+                   _count_if(Ticket.requeued_at.is_not(None)))
             .where(*_where(Ticket, scope)).group_by(*keys))
     for row in db.session.execute(stmt):
         figures = out[tuple(row[:len(by)])]
         (figures.tickets, figures.checked_in, figures.walk_ins, figures.missed,
-         figures.registered, figures.refused, figures.unserved) = (int(v) for v in row[len(by):])
+         figures.registered, figures.refused, figures.unserved, figures.green,
+         figures.requeued) = (int(v) for v in row[len(by):])
     reason_stmt = (select(*keys, Ticket.refusal_reason, func.count())
                    .where(*_where(Ticket, scope), Ticket.outcome == "refused")
                    .group_by(*keys, Ticket.refusal_reason))
@@ -386,6 +393,7 @@ CSV_COLUMNS = (
     *(f"refused_{reason}" for reason in REFUSAL_REASONS),
     "wait_mean_min", "wait_p90_min", "service_mean_min", "service_p90_min",
     "ratings_5", "ratings_4", "ratings_3", "ratings_2", "ratings_1", "satisfaction_percent",
+    "green_channel", "requeued",
 )
 
 
@@ -453,7 +461,7 @@ def csv_lines(scope: Scope, by: tuple[str, ...] = KEYS) -> list[list[str]]:
             minutes(f.wait.mean_minutes), minutes(f.wait.p90_minutes),
             minutes(f.service.mean_minutes), minutes(f.service.p90_minutes),
             *(str(f.ratings.get(level, 0)) for level in (5, 4, 3, 2, 1)),
-            percent(f.satisfaction_rate),
+            percent(f.satisfaction_rate), str(f.green), str(f.requeued),
         ])
     return lines
 

@@ -18,6 +18,7 @@ from hallqueue.schemas import (
     DisplayQuery,
     DisplayState,
     IssuedTicket,
+    Requeued,
     TicketQuery,
     TicketRequestBody,
     TicketStatus,
@@ -70,7 +71,8 @@ def ticket_request_from(body: TicketRequestBody, source: str) -> TicketRequest:
             raise InvalidRequest(f"phone: {error}") from None
     return TicketRequest(appointment=(body.appointment or "").strip() or None,
                          service=(body.service or "").strip() or None,
-                         present=tuple(body.present), green_channel=body.green_channel,
+                         present=tuple(body.present),
+                         green_channel=body.green_channel or body.priority == "green",
                          phone=phone, language=body.language, source=source)
 
 
@@ -146,6 +148,19 @@ def no_show(ticket_id: int):
     """Mark a called ticket as not present (status no_show)."""
     office, ticket = _staff_ticket(ticket_id)
     return {"ticket": called_json(calling.no_show(office, ticket, current_staff()))}
+
+
+@blueprint.post("/tickets/<int:ticket_id>/requeue")
+@api_roles(Role.DESK, Role.REGISTRAR)
+@spec.validate(resp=answers(HTTP_200=Requeued, HTTP_404="not_found",
+                            HTTP_409="ticket_not_missed (only a no_show ticket)",
+                            HTTP_422="wrong_day (an earlier day's ticket)"), **HALL)
+def requeue(ticket_id: int):
+    """过号: put a missed ticket of today back in the queue, behind at most the office's
+    requeue_after waiting tickets."""
+    office, ticket = _staff_ticket(ticket_id)
+    ticket = calling.requeue(office, ticket, current_staff())
+    return {"status": ticket.status, "ahead": people_ahead(ticket)}
 
 
 @blueprint.post("/tickets/<int:ticket_id>/complete")

@@ -1,5 +1,5 @@
-"""What a registrar's window does: call the next ticket, recall, no-show, transfer,
-complete (registered, or refused with one of the 五不办), pause and resume.
+"""What a registrar's window does: call the next ticket, recall, no-show, requeue (过号),
+transfer, complete (registered, or refused with one of the 五不办), pause and resume.
 
 Call-next is ONE claiming statement, so that two windows pressing "next" at the same moment
 never get the same ticket:
@@ -16,7 +16,7 @@ transaction holds; on SQLite (which ignores FOR UPDATE) the statement runs insid
 one office also take turns on PostgreSQL (see `_serialise_calls`).
 """
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from booking.models import Appointment
 from core.audit import record_audit
@@ -26,7 +26,7 @@ from core.errors import ApiError, InvalidRequest
 from core.extensions import db
 from hallqueue.common import office_today, window_by_number
 from hallqueue.models import REFUSAL_REASONS, CallEvent, Ticket
-from hallqueue.ordering import callable_by, order_by_clause
+from hallqueue.ordering import callable_by, order_by_clause, waiting_in_order, with_anchor
 from hallqueue.signals import ticket_completed
 from hallqueue.tickets import queue_called_sms, queue_near_turn_sms
 from offices.models import Office, Window
@@ -35,9 +35,10 @@ OUTCOMES = ("registered", "refused")
 
 
 def _claim_statement(window: Window, staff, day, now):
-    day_ticket = (select(Ticket.id).where(*callable_by(window, day))
-                  .order_by(*order_by_clause()).limit(1)
-                  .with_for_update(skip_locked=True).scalar_subquery())
+    waiting, anchor = with_anchor(select(Ticket.id))
+    day_ticket = (waiting.where(*callable_by(window, day))
+                  .order_by(*order_by_clause(anchor)).limit(1)
+                  .with_for_update(of=Ticket, skip_locked=True).scalar_subquery())
     return (update(Ticket)
             .where(Ticket.id == day_ticket, Ticket.status == "waiting")
             .values(status="called", window_id=window.id, called_at=now,
@@ -136,10 +137,68 @@ def no_show(office: Office, ticket: Ticket, staff) -> Ticket:
         ticket.completed_at = utcnow()
         ticket.completed_by_id = getattr(staff, "id", None)
         if ticket.appointment_id is not None:
-            from booking.attendance import mark_no_show
+            # still checked in: a no-show only if its day ends unserved (no-show-sweep)
+            from booking.attendance import mark_call_missed
 
-            mark_no_show(db.session.get(Appointment, ticket.appointment_id))
+            mark_call_missed(db.session.get(Appointment, ticket.appointment_id))
         record_audit(staff, "ticket.no_show", f"ticket:{ticket.id}", office.id,
+                     number=ticket.number)
+    return ticket
+
+
+def _requeue_place(ticket: Ticket, requeue_after: int) -> tuple[int | None, float | None]:
+    """(anchor id, rank) that put `ticket` right behind the first `requeue_after` waiting
+    tickets of its service (all of them when fewer wait)."""
+    waiting = [t for t in waiting_in_order(ticket.office_id, ticket.date, ticket.service_code)
+               if t.id != ticket.id]
+    ahead = waiting[:requeue_after]
+    if not ahead:  # nobody waits ahead: first in the queue
+        first = waiting[0] if waiting else None
+        if first is None:
+            return None, None
+        anchor_id = first.requeue_anchor_id or first.id
+        return anchor_id, (first.requeue_rank or 0.0) - 1.0
+    before = ahead[-1]
+    anchor_id = before.requeue_anchor_id or before.id
+    rank = before.requeue_rank or 0.0
+    following = db.session.scalar(
+        select(func.min(Ticket.requeue_rank)).where(Ticket.requeue_anchor_id == anchor_id,
+                                                    Ticket.requeue_rank > rank,
+                                                    Ticket.id != ticket.id))
+    if rank < 0 and (following is None or following > 0):
+        following = 0.0  # the anchor's own place (rank 0) comes next
+    return anchor_id, (rank + following) / 2 if following is not None else rank + 1.0
+
+
+def requeue(office: Office, ticket: Ticket, staff) -> Ticket:
+    """过号: a missed (no_show) ticket of today waits again, behind at most the office's
+    `requeue_after` waiting tickets of its service; its appointment is checked in again, and
+    the "your turn is near" SMS goes out again when due. 409 ticket_not_missed, 422
+    wrong_day."""
+    with write_transaction():
+        _serialise_calls(office)  # the place is chosen among tickets a call could take
+        db.session.refresh(ticket)
+        if ticket.status != "no_show":
+            raise ApiError(409, "ticket_not_missed",
+                           f"Ticket {ticket.number} is {ticket.status}; only a missed "
+                           "(no_show) ticket can be requeued.")
+        if ticket.date != office_today(office):
+            raise ApiError(422, "wrong_day",
+                           f"Ticket {ticket.number} is of {ticket.date.isoformat()}, not today.")
+        anchor_id, rank = _requeue_place(ticket, int(office.requeue_after))
+        ticket.status = "waiting"
+        ticket.window_id = None
+        ticket.completed_at = ticket.completed_by_id = None
+        ticket.requeued_at = utcnow()
+        ticket.requeue_anchor_id, ticket.requeue_rank = anchor_id, rank
+        ticket.near_turn_sms_at = None  # "your turn is near" again when due
+        if ticket.appointment_id is not None:
+            from booking.attendance import mark_requeued
+
+            mark_requeued(db.session.get(Appointment, ticket.appointment_id))
+        db.session.flush()
+        queue_near_turn_sms(office, ticket.service_code)
+        record_audit(staff, "ticket.requeue", f"ticket:{ticket.id}", office.id,
                      number=ticket.number)
     return ticket
 
@@ -215,6 +274,7 @@ def transfer(office: Office, ticket: Ticket, staff, service: object = None,
         ticket.service_code = new_service
         ticket.status = "waiting"
         ticket.transferred_at = utcnow()
+        ticket.requeue_anchor_id = ticket.requeue_rank = None  # its own place now
         ticket.target_window_id = target.id if target else None
         ticket.window_id = None
         record_audit(staff, "ticket.transfer", f"ticket:{ticket.id}", office.id,

@@ -2,7 +2,16 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.clock import utcnow
@@ -38,6 +47,9 @@ class Ticket(db.Model):
                         name="status"),
         CheckConstraint("outcome IS NULL OR outcome IN ('registered', 'refused')",
                         name="outcome"),
+        CheckConstraint("priority IN (0, 1, 2)", name="priority"),
+        # the green walk-in tier is only for green-channel tickets
+        CheckConstraint("priority <> 1 OR green_channel", name="green_priority"),
         Index("ix_tickets_queue", "office_id", "date", "status", "priority"),
     )
 
@@ -76,6 +88,12 @@ class Ticket(db.Model):
     transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     target_window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"))
     source: Mapped[str] = mapped_column(String(8), default="desk")  # desk | kiosk | api
+    # 过号 requeue (hallqueue.ordering): the ticket waits right behind the queue place of
+    # `requeue_anchor` (a ticket that was never requeued itself), `requeue_rank` orders the
+    # tickets requeued behind the same anchor.
+    requeued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    requeue_anchor_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    requeue_rank: Mapped[float | None] = mapped_column(Float)
 
     @validates("token")
     def _hash_token(self, _key: str, token: str) -> str:

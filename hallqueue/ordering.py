@@ -1,14 +1,22 @@
 """The order in which waiting tickets are called, in SQL (for the claim) and in Python (for
 "people ahead"); both must agree.
 
-1. tickets transferred back into the queue (they were already served once), oldest
+1. the green channel (绿色通道: elderly, pregnant, disabled, military), booked or not;
+2. tickets transferred back into the queue (they were already served once), oldest
    transfer first;
-2. checked-in appointments (PRIORITY_BOOKED), by slot time, then by arrival;
-3. the green channel (elderly, pregnant, disabled, military), by arrival;
+3. checked-in appointments (PRIORITY_BOOKED), by slot time, then by arrival;
 4. walk-ins, by arrival.
+
+Green tickets among themselves keep that order (a green walk-in has PRIORITY_GREEN, behind
+green booked couples).
 
 Arrival order is the ticket id: ids grow with each insert, also under concurrency, whereas
 two tickets can share an `issued_at` (a pinned clock, or the same millisecond).
+
+A requeued ticket (过号, `requeue`) takes the place of its `requeue_anchor`: it sorts by the
+anchor's fields, right behind the anchor and the tickets requeued behind it before
+(`requeue_rank`). The anchor keeps its own place even once called, so the requeued ticket
+stays where it was put.
 """
 
 import math
@@ -16,6 +24,7 @@ from datetime import UTC, date, datetime
 
 from flask import current_app
 from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from hallqueue.models import Ticket
@@ -25,16 +34,41 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_SERVICE_MINUTES = 10
 
 
-def order_by_clause() -> tuple:
-    """ORDER BY for waiting tickets, first to be called first."""
-    return (case((Ticket.transferred_at.is_(None), 1), else_=0), Ticket.transferred_at,
-            Ticket.priority, func.coalesce(Ticket.slot_start, ""), Ticket.id)
+def _anchored(anchor, column):
+    """The column of the ticket's place: the anchor's for a requeued ticket."""
+    return case((Ticket.requeue_anchor_id.is_(None), getattr(Ticket, column)),
+                else_=getattr(anchor, column))
+
+
+def order_by_clause(anchor) -> tuple:
+    """ORDER BY for waiting tickets, first to be called first. `anchor` is the alias of
+    tickets joined by `with_anchor`."""
+    transferred_at = _anchored(anchor, "transferred_at")
+    return (case((_anchored(anchor, "green_channel").is_(True), 0), else_=1),
+            case((transferred_at.is_(None), 1), else_=0), transferred_at,
+            _anchored(anchor, "priority"), func.coalesce(_anchored(anchor, "slot_start"), ""),
+            _anchored(anchor, "id"), func.coalesce(Ticket.requeue_rank, 0.0), Ticket.id)
+
+
+def with_anchor(statement):
+    """`statement` (a select from tickets) joined to each requeued ticket's anchor; returns
+    (statement, anchor alias) for `order_by_clause`."""
+    anchor = aliased(Ticket)
+    return statement.outerjoin(anchor, anchor.id == Ticket.requeue_anchor_id), anchor
+
+
+def _place_key(ticket: Ticket) -> tuple:
+    return (0 if ticket.green_channel else 1, 0 if ticket.transferred_at else 1,
+            ticket.transferred_at or _EPOCH, ticket.priority, ticket.slot_start or "",
+            ticket.id)
 
 
 def sort_key(ticket: Ticket) -> tuple:
     """The same order as `order_by_clause`, for tickets already loaded."""
-    return (0 if ticket.transferred_at else 1, ticket.transferred_at or _EPOCH,
-            ticket.priority, ticket.slot_start or "", ticket.id)
+    if ticket.requeue_anchor_id is None:
+        return (*_place_key(ticket), 0.0, ticket.id)
+    anchor = db.session.get(Ticket, ticket.requeue_anchor_id)
+    return (*_place_key(anchor), ticket.requeue_rank or 0.0, ticket.id)
 
 
 def callable_by(window: Window, day: date):

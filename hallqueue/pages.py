@@ -85,6 +85,7 @@ def error_message(error: ApiError, office: Office | None = None) -> str:
         "window_paused": _("本窗口已暂停叫号，请先恢复。"),
         "window_closed": _("本窗口为备用窗口，仅在高峰日开放。"),
         "ticket_not_called": _("该号码不在呼叫中，无法进行此操作。"),
+        "ticket_not_missed": _("该号码不是过号状态，无需重新排队。"),
     }
     if error.code == "office_closed" and office is not None:
         return closed_message(office)
@@ -226,7 +227,8 @@ def _issue_from_form(office: Office, source: str):
     ticket_request = TicketRequest(
         appointment=(form.get("appointment") or "").strip() or None,
         service=(form.get("service") or "").strip() or None,
-        present=_present_from_form(), green_channel=form.get("green_channel") == "1",
+        present=_present_from_form(),
+        green_channel=form.get("priority") == "green" or form.get("green_channel") == "1",
         phone=phone, source=source)
     if bool(ticket_request.appointment) == bool(ticket_request.service):
         flash(_("请先核验预约，或选择现场取号的业务。"), "error")
@@ -249,6 +251,26 @@ def desk_issue(office: str):
                                 code=found.code if found else None))
     flash(_("已取号 %(number)s。", number=ticket.number), "success")
     return redirect(url_for(".print_ticket", office=office.code, ticket_id=ticket.id))
+
+
+@blueprint.post("/desk/<office>/tickets/<int:ticket_id>/requeue")
+@page_roles(Role.DESK)
+def desk_requeue(office: str, ticket_id: int):
+    """过号重排: a missed ticket waits again."""
+    office = staffed_office(office, not_found=_no_office(office))
+    ticket = row_at_office(db.session.get(Ticket, ticket_id), office)
+    _requeue_and_say(office, ticket)
+    return redirect(url_for(".desk", office=office.code), 303)
+
+
+def _requeue_and_say(office: Office, ticket: Ticket) -> None:
+    try:
+        calling.requeue(office, ticket, current_staff())
+    except ApiError as error:
+        flash(error_message(error, office), "error")
+        return
+    flash(_("%(number)s 已重新排队，前面还有 %(ahead)s 人。", number=ticket.number,
+            ahead=people_ahead(ticket)), "success")
 
 
 @blueprint.get("/desk/<office>/tickets/<int:ticket_id>/print")
@@ -336,8 +358,13 @@ def window_page(office: str, window_number: str):
     shown = [t for t in current if people[t.id]]
     audit = {"tickets": [t.number for t in shown],  # what was shown, by number and code
              "appointments": [appointments[t.id].code for t in shown]} if shown else None
+    missed = db.session.scalars(
+        select(Ticket).where(Ticket.office_id == office.id, Ticket.date == day,
+                             Ticket.status == "no_show",
+                             Ticket.service_code.in_(list(window.services or [])))
+        .order_by(Ticket.completed_at.desc(), Ticket.id.desc()).limit(10)).all()
     page = render_template(
-        "hallqueue/window.html", office=office, window=window, current=current,
+        "hallqueue/window.html", office=office, window=window, current=current, missed=missed,
         people=people, services=services,
         upcoming=upcoming, refusal_labels=REFUSAL_LABELS, refusal_reasons=REFUSAL_REASONS,
         other_windows=[w for w in office.windows if w.active and w.id != window.id])
@@ -369,6 +396,8 @@ def window_action(office: str, window_number: str):
                 flash(_("目前没有等候本窗口业务的号码。"), "info")
             else:
                 flash(_("已呼叫 %(number)s。", number=called.number), "success")
+        elif action == "requeue" and ticket:
+            _requeue_and_say(office, ticket)
         elif action in ("recall", "no_show", "register", "refuse", "transfer") and ticket:
             if action == "recall":
                 calling.recall(office, ticket, staff)

@@ -41,8 +41,11 @@ class TicketRequestBody(Body):
                        "(不到场不办); 5 to 32 letters and digits once spaces and brackets are "
                        "removed; an 18-character number must have a valid check character"})
     ] = Field(default_factory=list)
+    priority: Annotated[Literal["normal", "green"], Says("priority must be normal or green")] = Field(
+        "normal", description="green: 绿色通道 (elderly, pregnant, disabled, military), called "
+                              "before every other waiting ticket of its service")
     green_channel: Annotated[bool, Says("green_channel must be true or false")] = Field(
-        False, description="a walk-in served first (绿色通道)")
+        False, description="the same as priority green (the older name)")
     phone: str | None = Field(
         None, max_length=32,
         description="a walk-in's mobile for SMS: E.164, or an 11-digit mainland mobile")
@@ -80,6 +83,11 @@ class Transfer(Body):
 
     service: str | None = Field(None, description="a service code of the office")
     window: str | None = Field(None, description="a window number of the office")
+
+
+class Requeued(Answer):
+    status: Literal["waiting"]
+    ahead: int = Field(ge=0, description="people ahead: at most the office's requeue_after")
 
 
 class DisplayQuery(Query):

@@ -167,6 +167,7 @@ def issue_ticket(office: Office, staff, request: TicketRequest) -> Ticket:
     else:
         service_code = request.service
         _walk_in_checks(office, service_code, presented)
+        # a green walk-in keeps its own tier value; green tickets go first either way
         priority = PRIORITY_GREEN if request.green_channel else PRIORITY_WALK_IN
         party_hashes = list(dict.fromkeys(keyed_hash(number) for number in present))
         phone, language, slot_start = request.phone, request.language, None
@@ -234,7 +235,9 @@ def queue_near_turn_sms(office: Office, service_code: str) -> int:
         body = render("near_turn", ticket.language,
                       office=localized(office, "name", ticket.language), number=ticket.number,
                       ahead=ahead)
-        queue_sms(ticket.phone, body, "near_turn", f"near_turn:{ticket.id}")
+        # once per wait: a requeued ticket (called before) may get it again
+        key = f"near_turn:{ticket.id}" + (f":{ticket.call_count}" if ticket.call_count else "")
+        queue_sms(ticket.phone, body, "near_turn", key)
         ticket.near_turn_sms_at = now
         queued += 1
     return queued

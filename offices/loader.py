@@ -160,6 +160,7 @@ def _apply_office(data: dict, where: str, services: dict[str, Service],
     office.booking_days_ahead = _int(data, "booking_days_ahead", where, 30)
     office.ticket_lead_minutes = _int(data, "ticket_lead_minutes", where,
                                       current_app.config["TICKET_LEAD_MINUTES"])
+    office.requeue_after = _int(data, "requeue_after", where, 3)
     office.open_on_holidays = _bool(data, "open_on_holidays", where, False)
     office.open_on_peak_days = _bool(data, "open_on_peak_days", where, True)
     office.accepts_cross_border = _bool(data, "accepts_cross_border", where, False)

@@ -27,6 +27,7 @@ class Office(db.Model):
     __table_args__ = (
         CheckConstraint("slot_minutes > 0", name="slot_minutes_positive"),
         CheckConstraint("booking_days_ahead >= 0", name="booking_days_ahead"),
+        CheckConstraint("requeue_after >= 0", name="requeue_after"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +47,8 @@ class Office(db.Model):
     open_on_peak_days: Mapped[bool] = mapped_column(default=True)
     accepts_cross_border: Mapped[bool] = mapped_column(default=False)
     ticket_lead_minutes: Mapped[int] = mapped_column(default=30)
+    # 过号: a requeued ticket goes back behind at most this many waiting tickets
+    requeue_after: Mapped[int] = mapped_column(default=3, server_default="3")
     # {"mon": ["09:00-12:00", "13:30-17:00"], ..., "makeup": [...]}
     hours: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)

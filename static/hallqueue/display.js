@@ -5,6 +5,12 @@
    static/hallqueue/audio (no internet needed either way). After a network or server
    failure it keeps retrying with a growing pause (up to 5 s) and recovers by itself.
 
+   The screen never shows an old call as if it were current: each poll gives up after
+   POLL_TIMEOUT_MS (a poll that never answers counts as a failure), and while polls fail
+   the offline banner shows and the calls on screen are dimmed. After RELOAD_AFTER failures
+   in a row, or when the first poll fails, it reloads the page as soon as the page itself
+   answers again (a restarted or upgraded server gets a fresh page and script).
+
    Test hooks: #hall-latest[data-spoken-text] is the newest call's words; #hall
    [data-announced-text] the last words announced, [data-voice] "speech" or "clips",
    [data-conn] "online" or "offline". ?voice=clips|speech|off forces the voice. */
@@ -16,7 +22,8 @@
   var audioBase = hall.getAttribute("data-audio-base");
   var timeZone = hall.getAttribute("data-timezone") || "Asia/Shanghai";
   var POLL_MS = 500, MAX_BACKOFF_MS = 5000, MAX_BACKLOG = 3, CLIP_TIMEOUT_MS = 4000;
-  var etag = null, failures = 0, serverSkewMs = 0;
+  var POLL_TIMEOUT_MS = 3000, RELOAD_AFTER = 8, FIRST_LOAD_RELOAD_AFTER = 2;
+  var etag = null, failures = 0, serverSkewMs = 0, everOnline = false, reloading = false;
   var lastEventId = parseInt(hall.getAttribute("data-last-event") || "0", 10) || 0;
   var services = {};
   var queue = [], busy = false;
@@ -263,11 +270,33 @@
     return Math.max(50, POLL_MS - (Date.now() - startedAt));
   }
 
+  /* fetch with a deadline: a stalled answer is aborted, and counts as a failure */
+  function fetchWithTimeout(url, options) {
+    if (!window.AbortController) { return fetch(url, options); }
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, POLL_TIMEOUT_MS);
+    options.signal = controller.signal;
+    return fetch(url, options).then(function (response) {
+      // the body too must arrive in time: read it before the timer is cleared
+      return (response.status === 200 ? response.clone().text() : Promise.resolve(""))
+        .then(function () { clearTimeout(timer); return response; });
+    }, function (error) { clearTimeout(timer); throw error; });
+  }
+
+  function reloadWhenThePageAnswers() {
+    if (reloading) { return; }
+    reloading = true;
+    fetchWithTimeout(window.location.href, { cache: "no-store", credentials: "same-origin" })
+      .then(function (response) {
+        if (response.ok) { window.location.reload(); } else { reloading = false; }
+      }, function () { reloading = false; });
+  }
+
   function poll() {
     var startedAt = Date.now();
     var headers = {};
     if (etag) { headers["If-None-Match"] = etag; }
-    fetch(stateUrl, { headers: headers, cache: "no-store", credentials: "same-origin" })
+    fetchWithTimeout(stateUrl, { headers: headers, cache: "no-store", credentials: "same-origin" })
       .then(function (response) {
         var date = response.headers.get("Date");
         if (date) { serverSkewMs = Date.parse(date) - Date.now(); }
@@ -278,6 +307,7 @@
       })
       .then(function (state) {
         failures = 0;
+        everOnline = true;
         setConnection(true);
         if (state) {
           render(state);
@@ -290,6 +320,10 @@
       .catch(function () {
         failures += 1;
         setConnection(false);
+        hall.setAttribute("data-failures", String(failures));
+        if (failures >= RELOAD_AFTER || (!everOnline && failures >= FIRST_LOAD_RELOAD_AFTER)) {
+          reloadWhenThePageAnswers();
+        }
         setTimeout(poll, Math.min(MAX_BACKOFF_MS, POLL_MS * Math.pow(2, Math.min(failures, 4))));
       });
   }

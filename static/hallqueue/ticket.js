@@ -1,5 +1,6 @@
 /* The ticket status page refreshes itself every 10 seconds (every 3 once the number is
-   near) and makes the phone vibrate when the number is called. */
+   near) and makes the phone vibrate when the number is called. A missed number (过号)
+   is still watched, every 20 seconds: the desk may put it back in the queue. */
 (function () {
   "use strict";
   var box = document.getElementById("ticket");
@@ -32,6 +33,8 @@
         show(state);
         if (state.status === "waiting" || state.status === "called") {
           setTimeout(refresh, state.ahead <= 3 ? 3000 : 10000);
+        } else if (state.status === "no_show") {
+          setTimeout(refresh, 20000);
         }
       })
       .catch(function () { setTimeout(refresh, 15000); });

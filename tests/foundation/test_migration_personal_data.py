@@ -34,8 +34,11 @@ def database_with_rows(db_backend, tmp_path):
         url = databases.create_pg_database("xiyue_migrate_rows")
     app = make_app(url, PUBLIC_BASE_URL="http://localhost")
     with app.app_context():
-        upgrade(revision=BEFORE)
+        # the offices are loaded by today's models (at the head), then the schema goes back
+        upgrade()
         load_offices_file(DEFAULT_OFFICES)
+        db.session.remove()
+        downgrade(revision=BEFORE)
         _seed_the_old_schema()
         db.session.remove()
         yield app
@@ -139,6 +142,8 @@ def test_the_upgrade_encrypts_existing_rows_and_keeps_every_row(database_with_ro
                   PURGED_MANAGE, TICKET, RATE, SUGGESTION, "预约成功", "明天见"):
         assert clear not in stored, clear
 
+    db.session.rollback()
+    upgrade()  # today's models read the rows: the later revisions keep them too
     applicants = db.session.scalars(select(Applicant).order_by(Applicant.id)).all()
     assert [a.id_masked for a in applicants] == [
         "5109**********1234", "5109**********002X", "5109**********1234"]

@@ -158,3 +158,92 @@ def test_display_in_english_shows_english_labels_and_keeps_the_mandarin_words(
     assert "号窗口" not in page.inner_text("#hall")
     assert "年" not in page.inner_text("#hall-date")  # the date in English too
     watch.assert_clean()
+
+
+def test_display_shows_offline_when_its_poll_stalls_and_the_call_after_recovery(
+        hall_site, new_page, registrar):
+    """A poll that never answers (held by route interception) is given up after a few
+    seconds: the offline banner shows and the calls dim; once polls answer again the new
+    call shows and the banner goes."""
+    import requests
+    from playwright.sync_api import expect
+
+    server, _, _ = hall_site
+    page, watch = new_page(viewport=(1920, 1080))
+    page.goto(f"{server.url}/display/chuanshan?voice=off")
+    expect(page.locator("#hall")).to_have_attribute("data-conn", "online")
+    requests.post(f"{server.url}/api/v1/offices/chuanshan/windows/2/call-next",
+                  headers=registrar, timeout=10).raise_for_status()
+    expect(page.locator("#hall-latest")).to_have_attribute(
+        "data-spoken-text", "请 J001 号到 2 号窗口办理")
+    held = []
+    page.route("**/api/v1/offices/chuanshan/display**", lambda route: held.append(route))
+    expect(page.locator("#hall-conn")).to_be_visible(timeout=5000)
+    expect(page.locator("#hall")).to_have_attribute("data-conn", "offline")
+    assert float(page.locator(".hall-now").evaluate(
+        "node => getComputedStyle(node).opacity")) < 1  # the old call is dimmed
+    screenshot(page, "hall-display-offline", full_page=False,
+               volatile=("#hall-clock", "#hall-date", "#hall-history"))
+    response = requests.post(f"{server.url}/api/v1/offices/chuanshan/windows/3/call-next",
+                             headers=registrar, timeout=10)
+    assert response.json()["ticket"]["number"] == "L001"
+    page.unroute("**/api/v1/offices/chuanshan/display**")
+    expect(page.locator("#hall-latest")).to_have_attribute(
+        "data-spoken-text", "请 L001 号到 3 号窗口办理", timeout=10000)
+    expect(page.locator("#hall-conn")).to_be_hidden()
+    assert held  # the poll really was held, not answered
+
+
+def test_display_portrait_title_on_one_line_and_english_calls_fit(hall_site, new_page,
+                                                                   registrar):
+    import requests
+
+    server, _, _ = hall_site
+    for window in ("3", "2"):
+        requests.post(f"{server.url}/api/v1/offices/chuanshan/windows/{window}/call-next",
+                      headers=registrar, timeout=10).raise_for_status()
+    for viewport in ((1080, 1920), (1920, 1080)):
+        for lang in ("zh_CN", "en"):
+            page, watch = new_page(viewport=viewport)
+            page.goto(f"{server.url}/display/chuanshan?voice=off&lang={lang}")
+            assert page.locator("#hall-calling li").count() == 2
+            lines = page.locator(".hall-top h1").evaluate(
+                "h => h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).fontSize)")
+            assert lines < 1.9, (viewport, lang)  # one line (line-height about 1.2 to 1.5)
+            # each call and its window fit their tile: nothing cut at the edge
+            assert page.evaluate(
+                "() => [...document.querySelectorAll('.hall-calling li, .hall-latest')]"
+                ".every(box => box.scrollWidth <= box.clientWidth + 1)"), (viewport, lang)
+            assert page.evaluate(
+                "() => [...document.querySelectorAll('.hall-calling li .win')].every(w => {"
+                " const tile = w.closest('li').getBoundingClientRect(),"
+                " r = w.getBoundingClientRect(); return r.right <= tile.right + 1; })")
+            watch.assert_clean()
+
+
+def test_requeue_and_green_channel_controls(hall_site, new_page, registrar):
+    """过号重排 at the window and the desk; the green-channel switch on the desk form."""
+    import requests
+    from playwright.sync_api import expect
+
+    server, _, _ = hall_site
+    called = requests.post(f"{server.url}/api/v1/offices/chuanshan/windows/2/call-next",
+                           headers=registrar, timeout=10).json()["ticket"]
+    requests.post(f"{server.url}/api/v1/tickets/{called['id']}/no-show", headers=registrar,
+                  timeout=10)
+    page, watch = signed_in(new_page, server.url, "registrar", "/window/chuanshan/2")
+    expect(page.locator("#missed [data-requeue]")).to_have_text("过号重排")
+    watch.assert_accessible_basics()
+    screenshot(page, "hall-window-requeue")
+    page.click(f"#missed [data-requeue='{called['number']}']")
+    expect(page.locator("main")).to_contain_text(f"{called['number']} 已重新排队")
+    desk, desk_watch = signed_in(new_page, server.url, "desk", "/desk/chuanshan")
+    switch = desk.locator("#walk-green")
+    expect(desk.locator("label[for=walk-green]")).to_contain_text("绿色通道")
+    box = desk.locator("label[for=walk-green]").bounding_box()
+    assert box["height"] >= 48  # a large control
+    switch.check()
+    desk_watch.assert_accessible_basics()
+    screenshot(desk, "hall-desk-green-channel", volatile=("#recent",))
+    desk_watch.assert_clean()
+    watch.assert_clean()

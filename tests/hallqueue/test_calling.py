@@ -26,7 +26,7 @@ def act(client, headers, ticket_id, action, body=None):
                        json=body if body is not None else {})
 
 
-def test_booked_first_by_slot_then_green_channel_then_walk_ins(client, hall, desk, registrar):
+def test_green_channel_first_then_booked_by_slot_then_walk_ins(client, hall, desk, registrar):
     walk = walk_in(client, desk, serial=1).get_json()
     green = walk_in(client, desk, serial=2, green_channel=True).get_json()
     late, late_ids = make_appointment(hall, "marriage", start="11:00")
@@ -41,7 +41,7 @@ def test_booked_first_by_slot_then_green_channel_then_walk_ins(client, hall, des
         assert body["status"] == "called" and body["window"] == "2"
         assert body["service"] == "marriage"
         order.append(body["number"])
-    assert order == [early_ticket["number"], late_ticket["number"], green["number"],
+    assert order == [green["number"], early_ticket["number"], late_ticket["number"],
                      walk["number"]]
     assert call(client, registrar, "2").status_code == 204
 
@@ -230,18 +230,6 @@ def test_completion_invites_a_rating_by_sms(client, hall, desk, registrar):
     rating = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.kind == "rate_service")).all()
     assert [m.to_phone for m in rating] == ["+8613800138009"]
-
-
-def test_no_show_at_the_window_ends_the_appointment_and_frees_the_couple(
-        client, hall, desk, registrar):
-    appointment, numbers = make_appointment(hall, "marriage")
-    ticket = check_in(client, desk, appointment, numbers)
-    call(client, registrar, "2")
-    assert act(client, registrar, ticket["id"], "no-show").status_code == 200
-    db.session.expire_all()
-    stored = db.session.get(Appointment, appointment.id)
-    assert stored.status == "no_show" and stored.no_show_at is not None
-    assert all(applicant.active_hash is None for applicant in stored.applicants)
 
 
 def test_a_backup_window_calls_only_on_a_peak_day(client, hall, desk, registrar, set_now):

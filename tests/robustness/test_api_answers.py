@@ -163,6 +163,12 @@ def test_answers_fit_the_document(api, staff, set_now):
                  headers=registrar).get_json()["ticket"]
     api("POST", f"/tickets/{absent['id']}/no-show", 200, template="/tickets/{id}/no-show",
         headers=registrar)
+    api("POST", f"/tickets/{absent['id']}/requeue", 200, template="/tickets/{id}/requeue",
+        headers=desk)
+    api("POST", f"/tickets/{absent['id']}/requeue", 409, template="/tickets/{id}/requeue",
+        headers=desk)
+    api("POST", "/offices/robust/windows/1/call-next", 200, template=call_next,
+        headers=registrar)
     api("POST", "/offices/robust/windows/1/call-next", 200, template=call_next,
         headers=registrar)
     api("POST", "/offices/robust/windows/1/call-next", 204, template=call_next,
