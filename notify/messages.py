@@ -58,6 +58,12 @@ TEXTS = {
             "divorce certificate from {from_date} to {until}; after that the application "
             "is deemed withdrawn.",
     },
+    "counseling_offer": {
+        ZH: "【{office}】离婚冷静期内，本登记处免费提供婚姻家庭辅导（一方或双方均可），"
+            "如有需要请预约：{link}",
+        EN: "[{office}] During the cooling-off period we offer free marriage and family "
+            "counselling, for one or both of you. Book: {link}",
+    },
     "step2_closing": {
         ZH: "【{office}】提醒：申请发给离婚证的期限将于{until}届满，逾期视为撤回离婚登记申请。",
         EN: "[{office}] Reminder: the period to apply for the divorce certificate ends "
@@ -102,6 +108,12 @@ DOCUMENTS = {
                                 "and the receipt of the divorce application"},
     "reissue": {ZH: "本人有效身份证件、2寸近期半身免冠照片",
                 EN: "your valid ID document and recent 2-inch photos"},
+    "counseling": {ZH: "本人有效身份证件；离婚冷静期内的可带离婚登记申请受理回执单",
+                   EN: "your valid ID document; during the cooling-off period, the receipt "
+                       "of the divorce application"},
+    "ceremony": {ZH: "双方本人有效身份证件、当天领取的结婚证",
+                 EN: "both partners' valid ID documents and the marriage certificates "
+                     "received that day"},
 }
 DEFAULT_DOCUMENTS = {ZH: "本人有效身份证件", EN: "your valid ID documents"}
 

@@ -33,5 +33,6 @@ def list_services():
     order = {item["code"]: i for i, item in enumerate(current_app.config["SERVICES"])}
     rows = sorted(db.session.scalars(select(Service)), key=lambda s: (order.get(s.code, 99), s.code))
     return {"services": [{"code": s.code, "name": s.name, "name_en": s.name_en,
-                          "applicants": s.applicants} for s in rows]}
+                          "applicants": s.applicants, "min_applicants": s.min_applicants}
+                         for s in rows]}
 
