@@ -95,9 +95,11 @@ BOOKING_STAFF = (Role.ADMIN, Role.DESK)  # may book for a couple (电话预约/�
 def _bearer_staff():
     """The staff member whose bearer token the request carries (once per request), or None
     (no token, or one that is not valid)."""
-    if "booking_staff" not in g:
-        g.booking_staff = user_from_bearer() if request.headers.get("Authorization") else None
-    return g.booking_staff
+    key = "xiyue.booking_staff"  # on the request (g may outlive it: an app context)
+    if key not in request.environ:
+        request.environ[key] = (user_from_bearer() if request.headers.get("Authorization")
+                                else None)
+    return request.environ[key]
 
 
 def _staff_booking() -> bool:

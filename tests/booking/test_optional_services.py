@@ -1,0 +1,81 @@
+"""Optional services (docs/api.md §3.10, docs/domain.md §2): counselling (婚姻家庭辅导) for
+one person or a couple, and the certificate ceremony (颁证仪式) only for a couple holding an
+active marriage appointment at that office on that day; group ceremonies on peak days."""
+
+from datetime import date
+
+from sqlalchemy import select
+
+from booking.models import Appointment
+from core.extensions import db
+from hours.calendar import slot_specs
+from tests.booking.helpers import MONDAY, TUESDAY, couple, payload, person, problem_code
+
+URL = "/api/v1/appointments"
+
+
+def _book(client, **values):
+    return client.post(URL, json=payload(**values))
+
+
+def test_counselling_takes_one_person_or_a_couple(client, booking_env):
+    alone = _book(client, service="counseling", applicants=[person("李小红", "F", "19920202")])
+    assert alone.status_code == 201, alone.get_json()
+    assert len(alone.get_json()["applicants"]) == 1
+    together = _book(client, service="counseling", start="10:00",
+                     applicants=couple("19850101", "19860101"))
+    assert together.status_code == 201, together.get_json()
+    assert len(together.get_json()["applicants"]) == 2
+    assert problem_code(_book(client, service="counseling", applicants=[])) in (
+        "wrong_applicant_count", "invalid_request")
+    three = [*couple("19700101", "19710101"), person("王五", "M", "19720101")]
+    assert problem_code(_book(client, service="counseling", applicants=three)) == (
+        "wrong_applicant_count")
+
+
+def test_other_services_still_take_exactly_their_number(client, booking_env):
+    single = _book(client, applicants=[person()])
+    assert single.status_code == 422 and problem_code(single) == "wrong_applicant_count"
+
+
+def test_a_ceremony_needs_the_couples_marriage_there_that_day(client, booking_env):
+    couple_a = couple()
+    refused = _book(client, office="suining", service="ceremony", applicants=couple_a)
+    assert refused.status_code == 422 and problem_code(refused) == "not_eligible"
+
+    marriage = _book(client, office="suining", applicants=couple_a)
+    assert marriage.status_code == 201
+    other_day = _book(client, office="suining", service="ceremony", date=TUESDAY,
+                      applicants=couple_a)
+    assert problem_code(other_day) == "not_eligible"
+    strangers = [couple_a[0], person("钱多多", "F", "19930303")]
+    assert problem_code(_book(client, office="suining", service="ceremony", start="11:00",
+                              applicants=strangers)) == "not_eligible"
+
+    ceremony = _book(client, office="suining", service="ceremony", start="11:00",
+                     applicants=list(reversed(couple_a)))
+    assert ceremony.status_code == 201, ceremony.get_json()
+    assert ceremony.get_json()["service"] == "ceremony"
+
+    # no ceremony at an office that does not hold them
+    elsewhere = _book(client, office="chuanshan", service="ceremony", applicants=couple_a)
+    assert elsewhere.status_code == 422 and problem_code(elsewhere) == "invalid_request"
+
+
+def test_a_cancelled_marriage_gives_no_ceremony(client, booking_env):
+    couple_b = couple("19880808", "19890909")
+    marriage = _book(client, office="suining", applicants=couple_b).get_json()
+    assert client.post(f"{URL}/{marriage['token']}/cancel").status_code == 200
+    refused = _book(client, office="suining", service="ceremony", applicants=couple_b)
+    assert problem_code(refused) == "not_eligible"
+    assert db.session.scalar(select(db.func.count()).select_from(Appointment).where(
+        Appointment.service_code == "ceremony")) == 0
+
+
+def test_group_ceremonies_on_peak_days(booking_env):
+    suining = booking_env["suining"]
+    assert {s.capacity for s in slot_specs(suining, "ceremony", date.fromisoformat(MONDAY))} == {2}
+    may_20 = slot_specs(suining, "ceremony", date(2026, 5, 20))  # a Wednesday, peak day
+    assert may_20 and {s.capacity for s in may_20} == {10}
+    # other services keep capacity × the peak day's factor
+    assert {s.capacity for s in slot_specs(suining, "marriage", date(2026, 5, 20))} == {12}
