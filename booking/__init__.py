@@ -20,3 +20,6 @@ def init_app(app) -> None:
     add_staff_link(app, StaffLink("booking_admin.day", N_("预约管理"), roles=("desk",),
                                   per_office=True,
                                   description=N_("按日查看预约、按预约码或证件号码查询、代为取消、导出")))
+    add_staff_link(app, StaffLink("booking_admin.book_for_couple", N_("电话/现场代约"),
+                                  roles=("desk",), per_office=True,
+                                  description=N_("为来电或没有智能手机的群众预约、改约、取消")))

@@ -51,3 +51,11 @@ class SearchForm(FlaskForm):
 class OfficeCancelForm(FlaskForm):
     reason = TextAreaField(_l("取消原因（将通过短信告知申请人）"),
                            validators=[DataRequired(), Length(max=200)])
+
+
+class StaffBookingForm(BookingForm):
+    """Booking for a couple by phone or at the counter (电话预约 / 现场代约): the public
+    form's fields, and the language of their SMS and confirmation."""
+
+    language = SelectField(_l("短信和确认单语言"), choices=[
+        SelectChoice("zh_CN", _l("中文")), SelectChoice("en", _l("英文"))], default="zh_CN")
