@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 def book(payload: dict, language: str = "zh_CN", by=None) -> Appointment:
     """Book from a docs/api.md §3 body. Raises BookingError with the contract's codes.
-    `by`: the staff member booking for the couple (电话预约/现场代约, docs/api.md §3.10): the
+    `by`: the staff member booking for the couple (电话预约/现场代约, docs/api.md §3.8): the
     same rules and seats, channel "staff", audited, and phones may be left out."""
     if not isinstance(payload, dict):
         raise invalid(tr("请求体必须是 JSON 对象。"))

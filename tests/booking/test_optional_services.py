@@ -1,4 +1,4 @@
-"""Optional services (docs/api.md §3.10, docs/domain.md §2): counselling (婚姻家庭辅导) for
+"""Optional services (docs/api.md §3.5-§3.6, docs/domain.md §2): counselling (婚姻家庭辅导) for
 one person or a couple, and the certificate ceremony (颁证仪式) only for a couple holding an
 active marriage appointment at that office on that day; group ceremonies on peak days."""
 

@@ -1,4 +1,4 @@
-"""Staff booking on behalf of a couple (电话预约 / 现场代约, docs/api.md §3.10): POST
+"""Staff booking on behalf of a couple (电话预约 / 现场代约, docs/api.md §3.8): POST
 /appointments with a desk or admin token books by the same rules and seats as the public
 site, answers channel "staff", is never rate-limited, is audited, and may leave the phones
 out (the office prints the confirmation)."""
