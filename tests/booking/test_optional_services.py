@@ -79,3 +79,16 @@ def test_group_ceremonies_on_peak_days(booking_env):
     assert may_20 and {s.capacity for s in may_20} == {10}
     # other services keep capacity × the peak day's factor
     assert {s.capacity for s in slot_specs(suining, "marriage", date(2026, 5, 20))} == {12}
+
+
+def test_the_hall_serves_them_counselling_for_one_walk_in(client, booking_env, staff_headers):
+    desk = staff_headers("desk", office="suining")
+    one = client.post("/api/v1/offices/suining/tickets", headers=desk,
+                      json={"service": "counseling", "present": [person()["id_number"]]})
+    assert one.status_code == 201, one.get_json()
+    assert one.get_json()["number"] == "D001"
+    alone = client.post("/api/v1/offices/suining/tickets", headers=desk,
+                        json={"service": "ceremony", "present": [person()["id_number"]]})
+    assert alone.status_code == 422 and problem_code(alone) == "applicants_not_present"
+    display = client.get("/api/v1/offices/suining/display").get_json()
+    assert display["waiting"]["counseling"] == 1 and display["waiting"]["ceremony"] == 0
