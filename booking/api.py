@@ -92,13 +92,17 @@ def _day_json(view) -> dict:
 BOOKING_STAFF = (Role.ADMIN, Role.DESK)  # may book for a couple (电话预约/现场代约)
 
 
+def _bearer_given() -> bool:
+    """The request names a bearer token (another scheme, say a proxy's Basic, is ignored)."""
+    return request.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
 def _bearer_staff():
     """The staff member whose bearer token the request carries (once per request), or None
     (no token, or one that is not valid)."""
     key = "xiyue.booking_staff"  # on the request (g may outlive it: an app context)
     if key not in request.environ:
-        request.environ[key] = (user_from_bearer() if request.headers.get("Authorization")
-                                else None)
+        request.environ[key] = user_from_bearer() if _bearer_given() else None
     return request.environ[key]
 
 
@@ -113,7 +117,7 @@ def _staff_booking() -> bool:
 @limiter.limit(booking_limit, exempt_when=_staff_booking)
 @spec.validate(json=AppointmentRequest, resp=answers(
     HTTP_201=(Appointment, "Booked; a confirmation SMS is queued to each applicant's phone"),
-    HTTP_401="unauthorized (an Authorization header whose token is not valid)",
+    HTTP_401="unauthorized (a bearer token that is not valid)",
     HTTP_403="forbidden (a staff token of another role or another office)",
     HTTP_409="slot_full, already_booked",
     HTTP_422="invalid_request, invalid_id_number, under_age, not_eligible, date_not_bookable, "
@@ -125,21 +129,28 @@ def create_appointment():
     Without a token the couple books online (channel "online"). With a desk or admin
     bearer token the office books for them (channel "staff"): the same rules and seats,
     no rate limit, audited, and phones may be left out."""
-    staff = None
-    if request.headers.get("Authorization"):
-        staff = _bearer_staff()
-        if staff is None:
-            raise ApiError(401, "unauthorized", "A valid bearer token is required.")
-        if staff.role not in BOOKING_STAFF:
-            raise ApiError(403, "forbidden", "Your role may not book for a couple.")
-        g.staff = staff
+    staff = _booking_staff()
     body = json_body()  # booking.transactions.book checks it (the AppointmentRequest model)
     if staff is not None and isinstance(body, dict):
         office = find_office(body.get("office"))
-        if office is not None:  # an unknown office is book's 422
+        if office is not None:  # staff bound to an office book there only (403); unknown: 422
             api_require_scope(office.id)
     appointment = transactions.book(body, _language(body), by=staff)
     return serialize.appointment_json(appointment), 201
+
+
+def _booking_staff():
+    """The desk or admin booking for a couple, or None for the public (no bearer token):
+    401 for a token that is not valid, 403 for another role."""
+    if not _bearer_given():
+        return None
+    staff = _bearer_staff()
+    if staff is None:
+        raise ApiError(401, "unauthorized", "A valid bearer token is required.")
+    if staff.role not in BOOKING_STAFF:
+        raise ApiError(403, "forbidden", "Your role may not book for a couple.")
+    g.staff = staff
+    return staff
 
 
 @blueprint.get("/appointments/<token:token>")
