@@ -92,3 +92,20 @@ def test_the_hall_serves_them_counselling_for_one_walk_in(client, booking_env, s
     assert alone.status_code == 422 and problem_code(alone) == "applicants_not_present"
     display = client.get("/api/v1/offices/suining/display").get_json()
     assert display["waiting"]["counseling"] == 1 and display["waiting"]["ceremony"] == 0
+
+
+def test_the_booking_page_books_counselling_for_one_person(client, booking_env):
+    url = f"/book/chuanshan/counseling/{MONDAY}/apply?start=09:00"
+    page = client.get(url).get_data(as_text=True)
+    assert page.count('class="bk-applicant"') == 2 and "可不填" in page
+    alone = person("李小红", "F", "19920202")
+    answer = client.post(url, data={
+        "applicants-0-name": alone["name"], "applicants-0-id_type": "resident_id",
+        "applicants-0-id_number": alone["id_number"], "applicants-0-phone": alone["phone"],
+        "applicants-1-name": "", "applicants-1-id_type": "resident_id",
+        "applicants-1-id_number": "", "applicants-1-phone": ""})
+    assert answer.status_code == 302 and "/a/" in answer.headers["Location"]
+    booked = db.session.scalar(select(Appointment))
+    assert booked.service_code == "counseling" and len(booked.applicants) == 1
+    office = client.get("/book/chuanshan").get_data(as_text=True)
+    assert "申请人：1 至 2 人" in office and "冷静期内可预约免费的婚姻家庭辅导" in office
