@@ -24,3 +24,6 @@ def init_app(app) -> None:
     add_staff_link(app, StaffLink("divorce_pages.lookup", N_("离婚登记申请"),
                                   roles=("desk", "registrar"), per_office=True,
                                   description=N_("按当事人证件号码查询、冷静期内撤回、打印撤回确认单")))
+    add_staff_link(app, StaffLink("booking_admin.book_for_couple", N_("电话/现场代约"),
+                                  roles=("desk",), per_office=True,
+                                  description=N_("为来电或没有智能手机的群众预约、改约、取消")))

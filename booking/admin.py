@@ -1,6 +1,7 @@
 """Staff pages: an office's appointments of a day, search by code or ID number (keyed hash),
-cancel on behalf of the office (with a reason: audited, SMS to the applicants), and a CSV
-export of a day with masked ID numbers. Admins everywhere; the front desk for its office
+cancel on behalf of the office (with a reason: audited, SMS to the applicants), a CSV
+export of a day with masked ID numbers, and booking, rescheduling and cancelling for a
+couple who phones or has no smartphone (电话预约 / 现场代约). Admins everywhere; the front desk for its office
 (offices.queries: another office's page is 403, another office's appointment id 404). A
 page or export showing applicants' names is audited (docs/api.md §3.4)."""
 
@@ -14,17 +15,23 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from booking.availability import availability
 from booking.errors import BookingError
-from booking.forms import OfficeCancelForm, SearchForm
+from booking.forms import OfficeCancelForm, RescheduleForm, SearchForm, StaffBookingForm
 from booking.identity import ID_TYPE_NAMES
+from booking.pages import book_from_form
 from booking.queries import appointments_of_day, search_appointments
-from booking.serialize import status_label
+from booking.rules import booking_window
+from booking.serialize import appointment_json, status_label
+from booking.sms import applicant_phones
 from booking.transactions import cancel as cancel_appointment
+from booking.transactions import reschedule as reschedule_appointment
 from core.audit import record_view
 from core.auth import Role, current_staff, page_roles
-from core.clock import local_today
+from core.clock import local_now, local_today
 from core.extensions import db
-from core.i18n import localized
+from core.i18n import current_language, localized
+from notify.messages import documents
 from offices.models import Office, Service
 from offices.queries import row_at_office, staffed_office
 
@@ -86,6 +93,9 @@ def cancel(office: str, appointment_id: int):
         else:
             flash(_("已代为取消预约 %(code)s，并短信通知申请人。", code=appointment.code),
                   "success")
+    if request.form.get("back") == "appointment":
+        return redirect(url_for("booking_admin.appointment_page", office=office,
+                                appointment_id=appointment.id))
     return redirect(url_for("booking_admin.day", office=office,
                             date=appointment.date.isoformat()))
 
@@ -118,3 +128,91 @@ def export(office: str):
                 codes=[row.code for row in rows])
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# --- booking for a couple (电话预约 / 现场代约) ------------------------------------------------
+
+def _chosen_day(text: str | None):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@blueprint.route("/<office>/new", methods=["GET", "POST"])
+@page_roles(Role.DESK)
+def book_for_couple(office: str):
+    """Book for a couple who phones or comes without a smartphone: the public site's rules
+    and seats (booking.pages.book_from_form), no rate limit, audited; phones optional (the
+    confirmation is printed instead)."""
+    office_row = staffed_office(office)
+    offered = [db.session.get(Service, code) for code in office_row.service_codes]
+    service = next((s for s in offered if s.code == request.args.get("service")), None)
+    chosen = _chosen_day(request.args.get("date"))
+    view = availability(office_row, service.code, chosen, 1)[0] if service and chosen else None
+    form = StaffBookingForm()
+    if service is not None:
+        while len(form.applicants) < service.applicants:
+            form.applicants.append_entry()
+    if request.method == "POST" and view is not None:
+        start = request.form.get("start", "")
+        if not form.validate_on_submit():
+            flash(_("表单已过期，请重新提交。"), "error")
+        elif not any(s.start == start and s.bookable for s in view.slots):
+            flash(_("请选择一个可预约的时段。"), "error")
+        else:
+            appointment, _redirect = book_from_form(form, office_row, service, chosen, start,
+                                                    by=current_staff())
+            if appointment is not None:
+                flash(_("已代为预约，预约码 %(code)s。", code=appointment.code), "success")
+                return redirect(url_for("booking_admin.appointment_page", office=office,
+                                        appointment_id=appointment.id))
+    for entry in form.applicants:  # ID numbers are never sent back in a page
+        entry.form.id_number.data = ""
+    window = booking_window(office_row, local_now(office_row.timezone))
+    return render_template("booking/staff_book.html", office=office_row, services=offered,
+                           service=service, day=chosen, view=view, form=form, window=window,
+                           chosen_start=request.form.get("start", ""),
+                           documents=documents(service.code, current_language())
+                           if service else "")
+
+
+@blueprint.route("/<office>/<int:appointment_id>", methods=["GET", "POST"])
+@page_roles(Role.DESK)
+def appointment_page(office: str, appointment_id: int):
+    """One appointment for the desk: masked details, the printable confirmation (for people
+    without a phone), reschedule (the public rules; audited) and cancel."""
+    from booking.models import Appointment
+
+    office_row = staffed_office(office)
+    appointment = row_at_office(db.session.get(Appointment, appointment_id), office_row)
+    service = db.session.get(Service, appointment.service_code)
+    chosen = _chosen_day(request.values.get("date"))
+    form = RescheduleForm()
+    if request.method == "POST":
+        if chosen is None or not form.validate_on_submit():
+            flash(_("请选择一个时段。"), "error")
+        else:
+            try:
+                reschedule_appointment(appointment, {"date": chosen.isoformat(),
+                                                     "start": form.start.data},
+                                       by=current_staff())
+            except BookingError as error:
+                flash(error.detail, "error")
+            else:
+                flash(_("已改约至 %(day)s %(start)s，并短信通知申请人。", day=chosen.isoformat(),
+                        start=appointment.start), "success")
+                return redirect(url_for("booking_admin.appointment_page", office=office,
+                                        appointment_id=appointment.id))
+    view = (availability(office_row, appointment.service_code, chosen, 1)[0]
+            if chosen is not None and appointment.status == "booked" else None)
+    phones = applicant_phones(appointment)
+    return render_template(
+        "booking/staff_appointment.html", appointment=appointment, office=office_row,
+        service=service, data=appointment_json(appointment),
+        status_label=status_label(appointment.status), id_type_names=ID_TYPE_NAMES,
+        documents=documents(service.code, current_language()), phones=len(phones),
+        view=view, day=chosen, form=form, cancel_form=OfficeCancelForm(),
+        window=booking_window(office_row, local_now(office_row.timezone)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from urllib.parse import urlparse
 
-from flask import Blueprint, Response, current_app, g
+from flask import Blueprint, Response, current_app, g, request
 from flask_babel import force_locale, gettext
 
 from booking import divorce, queries, serialize, transactions
@@ -27,9 +27,9 @@ from booking.schemas import (
     OfficeCancel,
     Reschedule,
 )
-from core.auth import Role, api_roles
+from core.auth import Role, api_roles, user_from_bearer
 from core.clock import local_today
-from core.errors import InvalidRequest
+from core.errors import ApiError, InvalidRequest
 from core.extensions import db, limiter
 from core.i18n import current_language
 from core.openapi import BEARER, answers, spec
@@ -38,7 +38,7 @@ from core.requests import body_of, json_body, query_args
 from notify.messages import is_english
 from offices.documents import documents_text
 from offices.models import Service
-from offices.queries import api_staffed_office
+from offices.queries import api_require_scope, api_staffed_office, find_office
 
 blueprint = Blueprint("booking_api", __name__, url_prefix="/api/v1")
 
@@ -94,19 +94,68 @@ def _day_json(view) -> dict:
     }
 
 
+BOOKING_STAFF = (Role.ADMIN, Role.DESK)  # may book for a couple (电话预约/现场代约)
+
+
+def _bearer_given() -> bool:
+    """The request names a bearer token (another scheme, say a proxy's Basic, is ignored)."""
+    return request.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+def _bearer_staff():
+    """The staff member whose bearer token the request carries (once per request), or None
+    (no token, or one that is not valid)."""
+    key = "xiyue.booking_staff"  # on the request (g may outlive it: an app context)
+    if key not in request.environ:
+        request.environ[key] = user_from_bearer() if _bearer_given() else None
+    return request.environ[key]
+
+
+def _staff_booking() -> bool:
+    """A booking by the desk or an admin for a couple: never rate-limited (the limits keep
+    bots off the public site, not the office off its own seats)."""
+    staff = _bearer_staff()
+    return staff is not None and staff.role in BOOKING_STAFF
+
+
 @blueprint.post("/appointments")
-@limiter.limit(booking_limit)
+@limiter.limit(booking_limit, exempt_when=_staff_booking)
 @spec.validate(json=AppointmentRequest, resp=answers(
-    HTTP_201=(Appointment, "Booked; a confirmation SMS is queued to each applicant"),
+    HTTP_201=(Appointment, "Booked; a confirmation SMS is queued to each applicant's phone"),
+    HTTP_401="unauthorized (a bearer token that is not valid)",
+    HTTP_403="forbidden (a staff token of another role or another office)",
     HTTP_409="slot_full, already_booked",
     HTTP_422="invalid_request, invalid_id_number, under_age, not_eligible, date_not_bookable, "
              "wrong_applicant_count, cooling_off, no_divorce_application",
-    HTTP_429=RATE), tags=["booking"])
+    HTTP_429=RATE), tags=["booking"], security=[{}, BEARER])
 def create_appointment():
-    """Book a slot (real-name: ID numbers checked)."""
+    """Book a slot (real-name: ID numbers checked).
+
+    Without a token the couple books online (channel "online"). With a desk or admin
+    bearer token the office books for them (channel "staff"): the same rules and seats,
+    no rate limit, audited, and phones may be left out."""
+    staff = _booking_staff()
     body = json_body()  # booking.transactions.book checks it (the AppointmentRequest model)
-    appointment = transactions.book(body, _language(body))
+    if staff is not None and isinstance(body, dict):
+        office = find_office(body.get("office"))
+        if office is not None:  # staff bound to an office book there only (403); unknown: 422
+            api_require_scope(office.id)
+    appointment = transactions.book(body, _language(body), by=staff)
     return serialize.appointment_json(appointment), 201
+
+
+def _booking_staff():
+    """The desk or admin booking for a couple, or None for the public (no bearer token):
+    401 for a token that is not valid, 403 for another role."""
+    if not _bearer_given():
+        return None
+    staff = _bearer_staff()
+    if staff is None:
+        raise ApiError(401, "unauthorized", "A valid bearer token is required.")
+    if staff.role not in BOOKING_STAFF:
+        raise ApiError(403, "forbidden", "Your role may not book for a couple.")
+    g.staff = staff
+    return staff
 
 
 @blueprint.get("/appointments/<token:token>")

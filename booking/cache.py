@@ -43,6 +43,7 @@ class ServiceInfo:
     name: str
     name_en: str
     applicants: int
+    min_applicants: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +64,7 @@ class OfficeInfo:
     active: bool
     hours: MappingProxyType
     capacities: tuple[tuple[str, int], ...]  # the active services in order, with seats
+    peak_capacities: tuple[tuple[str, int], ...] = ()  # seats on peak days, where set
 
     @property
     def service_codes(self) -> list[str]:
@@ -73,6 +75,9 @@ class OfficeInfo:
             if code == service_code:
                 return capacity
         return 0
+
+    def peak_capacity_for(self, service_code: str) -> int | None:
+        return dict(self.peak_capacities).get(service_code)
 
 
 class _Snapshot:
@@ -94,10 +99,11 @@ def _load_snapshot(generation: int) -> _Snapshot:
     seats: dict[int, list[tuple[int, str, int]]] = {}
     for row in db.session.execute(
             select(OfficeService.office_id, OfficeService.position, OfficeService.id,
-                   OfficeService.service_code, OfficeService.capacity)
+                   OfficeService.service_code, OfficeService.capacity,
+                   OfficeService.peak_capacity)
             .where(OfficeService.active.is_(True))):
         seats.setdefault(row.office_id, []).append(
-            ((row.position, row.id), row.service_code, row.capacity))
+            ((row.position, row.id), row.service_code, row.capacity, row.peak_capacity))
     for office in db.session.execute(select(Office.__table__)).all():
         hours = {key: tuple(value or ()) for key, value in (office.hours or {}).items()}
         info = OfficeInfo(
@@ -108,13 +114,16 @@ def _load_snapshot(generation: int) -> _Snapshot:
             open_on_peak_days=bool(office.open_on_peak_days),
             accepts_cross_border=bool(office.accepts_cross_border),
             active=bool(office.active), hours=MappingProxyType(hours),
-            capacities=tuple((code, capacity) for _, code, capacity
-                             in sorted(seats.get(office.id, ()))))
+            capacities=tuple((code, capacity) for _, code, capacity, _peak
+                             in sorted(seats.get(office.id, ()))),
+            peak_capacities=tuple((code, peak) for _, code, _capacity, peak
+                                  in sorted(seats.get(office.id, ())) if peak is not None))
         snapshot.offices_by_id[info.id] = info
         snapshot.offices_by_code[info.code] = info
     for service in db.session.execute(select(Service.__table__)).all():
         snapshot.services[service.code] = ServiceInfo(
-            service.code, service.name, service.name_en or "", int(service.applicants))
+            service.code, service.name, service.name_en or "", int(service.applicants),
+            int(service.min_applicants))
     return snapshot
 
 

@@ -66,3 +66,11 @@ class DivorceWithdrawForm(FlaskForm):
     id_number = StringField(_l("撤回方证件号码（本人到场出示证件）"),
                             validators=[DataRequired(), Length(max=40)])
     back = StringField()
+
+
+class StaffBookingForm(BookingForm):
+    """Booking for a couple by phone or at the counter (电话预约 / 现场代约): the public
+    form's fields, and the language of their SMS and confirmation."""
+
+    language = SelectField(_l("短信和确认单语言"), choices=[
+        SelectChoice("zh_CN", _l("中文")), SelectChoice("en", _l("英文"))], default="zh_CN")

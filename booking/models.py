@@ -21,6 +21,7 @@ from core.privacy import Encrypted, EncryptedDate, register_encrypted, secret_ha
 from core.types import UTCDateTime
 
 ACTIVE_STATUSES = ("booked", "checked_in")
+CHANNELS = ("online", "staff")  # booked by the couple, or by staff for them (电话预约/现场代约)
 
 
 class Slot(db.Model):
@@ -50,6 +51,7 @@ class Appointment(db.Model):
         CheckConstraint(
             "status IN ('booked', 'cancelled', 'checked_in', 'completed', 'no_show')",
             name="status"),
+        CheckConstraint("channel IN ('online', 'staff')", name="channel"),
         Index("ix_appointments_office_date", "office_id", "date"),
     )
 
@@ -67,6 +69,7 @@ class Appointment(db.Model):
     end: Mapped[str] = mapped_column(String(5))
     status: Mapped[str] = mapped_column(String(16), default="booked", index=True)
     language: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    channel: Mapped[str] = mapped_column(String(8), default="online")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

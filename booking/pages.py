@@ -145,7 +145,7 @@ def apply_page(office: str, service: str, day: str):
     while len(form.applicants) < service_row.applicants:
         form.applicants.append_entry()
     if request.method == "POST" and form.validate_on_submit():
-        appointment, elsewhere = _try_book(form, office_row, service_row, chosen, start)
+        appointment, elsewhere = book_from_form(form, office_row, service_row, chosen, start)
         if appointment is not None:
             flash(_("预约成功！请保存本页链接，凭预约码到场取号。"), "success")
             return redirect(url_for("booking.manage_page", token=appointment.token))
@@ -161,18 +161,28 @@ def apply_page(office: str, service: str, day: str):
                                service_row.code, _kinds_served(office_row)))
 
 
-def _try_book(form: BookingForm, office: Office, service: Service, day: date, start: str):
+def book_from_form(form: BookingForm, office: Office, service: Service, day: date, start: str,
+                   by=None):
     """(appointment, None) when booked; else (None, a redirect or None) with the service's
-    messages next to the fields they are about, or flashed."""
+    messages next to the fields they are about, or flashed. `by`: the staff member booking
+    for the couple (booking.transactions.book: phones may be left out; a full slot is
+    said on the staff page itself, with no redirect)."""
     entries = list(form.applicants)[:service.applicants]
     raw = [{key: (entry.form[key].data or "").strip() for key in APPLICANT_FIELDS}
            for entry in entries]
-    parsed, errors = parse_applicants(raw, local_today(office.timezone))
+    # a person left out where the service takes fewer (counselling: one or both)
+    while len(raw) > service.min_applicants and not any(
+            raw[-1][key] for key in ("name", "id_number", "phone")):
+        raw.pop()
+    parsed, errors = parse_applicants(raw, local_today(office.timezone),
+                                      phone_optional=by is not None)
     if not errors:
         try:
-            return book_parsed(office, service, day, start, parsed, current_language()), None
+            language = (getattr(form, "language", None) and form.language.data
+                        or current_language())  # staff: the couple's language, chosen
+            return book_parsed(office, service, day, start, parsed, language, by), None
         except BookingError as error:
-            if error.code in ("slot_full", "date_not_bookable"):
+            if error.code in ("slot_full", "date_not_bookable") and by is None:
                 flash(error.detail, "error")
                 return None, redirect(url_for("booking.day_page", office=office.code,
                                               service=service.code, day=day.isoformat()))

@@ -6,6 +6,7 @@ dedupe_key (unique in the outbox) as the second guard."""
 import logging
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from booking.models import ACTIVE_STATUSES, Applicant, Appointment, DivorceCase
@@ -113,7 +114,11 @@ def _certificate_booked(case: DivorceCase) -> bool:
                Appointment.status.in_(ACTIVE_STATUSES)).limit(1)) is not None
 
 
-def _notices_due(case: DivorceCase, today: date, closing_days: int) -> list[str]:
+def _notices_due(case: DivorceCase, today: date, closing_days: int,
+                 counseling: bool = False) -> list[str]:
+    if case.accepted_on < today <= case.cooling_off_ends:
+        # 婚姻家庭辅导, where the office offers it (2025 婚姻登记条例): once, early on
+        return ["counseling_offer"] if counseling else []
     if not (case.step2_from <= today <= case.step2_until):
         return []
     due = ["step2_opens"]
@@ -123,7 +128,8 @@ def _notices_due(case: DivorceCase, today: date, closing_days: int) -> list[str]
 
 
 def queue_divorce_window_notices() -> RunSummary:
-    """Tell divorcing couples when their step-2 window (申请发给离婚证) opens and, 5 days
+    """Offer divorcing couples counselling during the cooling-off period (where the office
+    offers it); tell them when their step-2 window (申请发给离婚证) opens and, 5 days
     (SMS_DIVORCE_CLOSING_DAYS) before it closes, that it will; each notice once per phone.
     Phones come from the applicants of the case's step-1 appointment."""
     closing_days = int(number("SMS_DIVORCE_CLOSING_DAYS"))
@@ -133,6 +139,7 @@ def queue_divorce_window_notices() -> RunSummary:
                                   DivorceCase.step2_until >= earliest)
         .order_by(DivorceCase.id)).all()
     queued = 0
+    base_url = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     with write_transaction():
         for case in cases:
             office = db.session.get(Office, case.office_id)
@@ -146,10 +153,12 @@ def queue_divorce_window_notices() -> RunSummary:
                 continue
             language = appointment.language
             office_name = localized(office, "name", language) if office else ""
-            for kind in _notices_due(case, local.date(), closing_days):
+            counseling = office is not None and "counseling" in office.service_codes
+            for kind in _notices_due(case, local.date(), closing_days, counseling):
                 body = render(kind, language, office=office_name,
                               from_date=format_date(case.step2_from, language),
-                              until=format_date(case.step2_until, language))
+                              until=format_date(case.step2_until, language),
+                              link=f"{base_url}/book/{office.code}/counseling" if office else "")
                 for phone in phones:
                     key = f"{kind}:{case.id}:{phone_hash(phone)}"
                     if queue_sms(phone, body, kind, dedupe_key=key):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Date, bindparam, select
+from sqlalchemy import Date, bindparam, func, select
 
 from booking.divorce import closed_reason, latest_case, open_case, party_hash
 from booking.errors import BookingError, invalid, tr
@@ -20,7 +20,7 @@ from booking.identity import (
     normalise_phone,
     parse_identity,
 )
-from booking.models import Applicant, Appointment
+from booking.models import ACTIVE_STATUSES, Applicant, Appointment
 from core.clock import local_datetime, time_of
 from core.extensions import db
 from core.privacy import keyed_hash
@@ -59,19 +59,34 @@ def person_hash(id_number: str) -> str:
     return party_hash(id_number)
 
 
-def check_count(raw: object, expected: int) -> list:
+def check_count(raw: object, expected: int, fewest: int | None = None) -> list:
+    """The applicants list, when it names `fewest` (default: `expected`) to `expected`
+    people (counselling: one person or a couple)."""
     if not isinstance(raw, list):
         raise invalid(tr("applicants 必须是申请人列表。"), field="applicants")
-    if len(raw) != expected:
-        raise BookingError(422, "wrong_applicant_count",
-                           tr("此业务需要 %(n)s 位申请人，收到 %(got)s 位。", n=expected,
-                              got=len(raw)), field="applicants")
+    fewest = expected if fewest is None else fewest
+    if not fewest <= len(raw) <= expected:
+        if fewest == expected:
+            detail = tr("此业务需要 %(n)s 位申请人，收到 %(got)s 位。", n=expected, got=len(raw))
+        else:
+            detail = tr("此业务需要 %(least)s 至 %(n)s 位申请人，收到 %(got)s 位。",
+                        least=fewest, n=expected, got=len(raw))
+        raise BookingError(422, "wrong_applicant_count", detail, field="applicants")
     return raw
 
 
-def parse_applicants(raw: list, today: date) -> tuple[list[ApplicantInput], list[BookingError]]:
-    """Every applicant checked; all errors collected (a page shows each next to its field)."""
+def parse_applicants(raw: list, today: date, phone_optional: bool = False
+                     ) -> tuple[list[ApplicantInput], list[BookingError]]:
+    """Every applicant checked; all errors collected (a page shows each next to its field).
+    `phone_optional`: staff booking for people without a mobile (a printed confirmation
+    replaces the SMS); a phone that is given must still be a valid one."""
     region = current_app.config.get("DEFAULT_PHONE_REGION", "+86")
+
+    def phone(value: object) -> str:
+        if phone_optional and (value is None or (isinstance(value, str) and not value.strip())):
+            return ""
+        return normalise_phone(value, region)
+
     parsed: list[ApplicantInput] = []
     errors: list[BookingError] = []
     for index, item in enumerate(raw):
@@ -80,8 +95,7 @@ def parse_applicants(raw: list, today: date) -> tuple[list[ApplicantInput], list
             continue
         before = len(errors)
         values = {}
-        for field, parse in (("name", clean_name),
-                             ("phone", lambda v: normalise_phone(v, region))):
+        for field, parse in (("name", clean_name), ("phone", phone)):
             try:
                 values[field] = parse(item.get(field))
             except IdentityError as error:
@@ -146,6 +160,27 @@ def check_eligibility(office, service_code: str, people: list[Person], day: date
                 start=case.step2_from.isoformat(), until=case.step2_until.isoformat()))
     elif service_code == "divorce-certificate":
         check_step2(office, people, day)
+    elif service_code == "ceremony":
+        check_ceremony(office, people, day)
+
+
+def check_ceremony(office, people: list[Person], day: date) -> None:
+    """颁证仪式 follows the couple's registration: both must hold one active `marriage`
+    appointment together at this office on this day (docs/domain.md §2)."""
+    hashes = sorted({p.id_hash for p in people})
+    together = db.session.scalar(
+        select(Applicant.appointment_id)
+        .join(Appointment, Applicant.appointment_id == Appointment.id)
+        .where(Applicant.id_hash.in_(hashes), Applicant.service_code == "marriage",
+               Appointment.office_id == office.id, Appointment.date == day,
+               Appointment.status.in_(ACTIVE_STATUSES))
+        .group_by(Applicant.appointment_id)
+        .having(func.count(func.distinct(Applicant.id_hash)) == len(hashes))
+        .limit(1))
+    if len(hashes) != 2 or together is None:
+        raise BookingError(422, "not_eligible", tr(
+            "颁证仪式只为当天在本登记处预约结婚登记的新人安排：请先预约同一天的结婚登记，"
+            "再用相同的双方证件号码预约颁证仪式。"))
 
 
 def check_step2(office, people: list[Person], day: date) -> None:

@@ -71,7 +71,8 @@ class _Applicant(Body):
     id_number: str = Field(min_length=1)
     phone: str = Field(pattern=NOT_BLANK, description=(
         "a mobile for the SMS: +country code and number (E.164), or an 11-digit mainland "
-        "mobile 1[3-9]…; spaces, hyphens, dots and brackets are ignored"))
+        "mobile 1[3-9]…; spaces, hyphens, dots and brackets are ignored. A staff booking "
+        "(bearer token) may leave it out or empty: the office prints the confirmation"))
 
 
 class _EighteenCharacters(_Applicant):
@@ -213,6 +214,8 @@ class Appointment(Answer):
     token: str = Field(min_length=16, max_length=64,
                        description="the secret of the manage link: /appointments/{token}")
     status: AppointmentStatus
+    channel: Literal["online", "staff"] = Field(description=(
+        "online: booked by the couple; staff: booked for them by the office (电话预约/现场代约)"))
     office: str | None
     office_name: str
     service: str

@@ -21,6 +21,7 @@ def appointment_json(appointment: Appointment) -> dict:
         "code": appointment.code,
         "token": appointment.token,
         "status": appointment.status,
+        "channel": appointment.channel,
         "office": office.code if office else None,
         "office_name": office.name if office else "",
         "service": appointment.service_code,

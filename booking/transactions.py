@@ -38,6 +38,7 @@ from booking.rules import (
 from booking.seats import ensure_slot, free_seat, take_seat, take_seat_at
 from booking.serialize import status_label
 from booking.sms import applicant_phones, queue_to_applicants, sms_body
+from core.audit import record_audit
 from core.clock import is_hhmm, local_now, local_today, utcnow
 from core.database import write_transaction
 from core.extensions import db
@@ -51,8 +52,10 @@ log = logging.getLogger(__name__)
 
 # --- booking -------------------------------------------------------------------------------
 
-def book(payload: dict, language: str = "zh_CN") -> Appointment:
-    """Book from a docs/api.md §3 body. Raises BookingError with the contract's codes."""
+def book(payload: dict, language: str = "zh_CN", by=None) -> Appointment:
+    """Book from a docs/api.md §3 body. Raises BookingError with the contract's codes.
+    `by`: the staff member booking for the couple (电话预约/现场代约, docs/api.md §3.8): the
+    same rules and seats, channel "staff", audited, and phones may be left out."""
     if not isinstance(payload, dict):
         raise invalid(tr("请求体必须是 JSON 对象。"))
     code = payload.get("office")
@@ -64,24 +67,27 @@ def book(payload: dict, language: str = "zh_CN") -> Appointment:
         service = service_for(office, payload.get("service"))
     day = _parse_date(payload.get("date"))
     start = _parse_hhmm(payload.get("start"))
-    raw = check_count(payload.get("applicants"), service.applicants)
+    raw = check_count(payload.get("applicants"), service.applicants, service.min_applicants)
     today = local_today(office.timezone)
-    applicants, errors = parse_applicants(raw, today)
+    applicants, errors = parse_applicants(raw, today, phone_optional=by is not None)
     if errors:
         raise first_error(errors)
-    return book_parsed(office, service, day, start, applicants, language)
+    return book_parsed(office, service, day, start, applicants, language, by)
 
 
 def book_parsed(office: Office | OfficeInfo, service: Service | ServiceInfo, day: date,
-                start: str, applicants: list, language: str = "zh_CN") -> Appointment:
+                start: str, applicants: list, language: str = "zh_CN",
+                by=None) -> Appointment:
     """Book for parsed applicants. One transaction of a few statements: the no-show and
     already-booked checks (one query), the seat (one conditional statement), the
-    appointment, its applicants, and the confirmation SMS in the outbox."""
+    appointment, its applicants, and the confirmation SMS in the outbox. `by`: the staff
+    member booking for them (see `book`)."""
     people = [a.person() for a in applicants]
     check_eligibility(office, service.code, people, day)
     spec = bookable_spec(office, service.code, day, start)
     booking = _Booking(office.id, office.code, service.code, day, spec, applicants, people,
-                       local_today(office.timezone), language if language == "en" else "zh_CN")
+                       local_today(office.timezone), language if language == "en" else "zh_CN",
+                       by)
     for _ in range(5):
         try:
             return booking.run()
@@ -105,6 +111,7 @@ class _Booking:
     people: list[Person]
     today: date
     language: str
+    by: object = None  # the staff member booking for the couple, or None (online)
 
     def run(self) -> Appointment:
         spec = self.spec
@@ -114,7 +121,8 @@ class _Booking:
             "code": new_code(), "token": token, "token_hash": secret_hash(token),
             "office_id": self.office_id, "service_code": self.service_code, "slot_id": None,
             "date": self.day, "start": spec.start, "end": spec.end, "status": "booked",
-            "language": self.language, "created_at": now, "updated_at": now,
+            "language": self.language, "channel": "online" if self.by is None else "staff",
+            "created_at": now, "updated_at": now,
             "checked_in_at": None, "cancelled_at": None, "cancelled_by_id": None,
             "cancel_reason": "", "completed_at": None, "no_show_at": None,
             "reminder_queued_at": None, "purged_at": None}
@@ -154,6 +162,11 @@ class _Booking:
                     message.dedupe_key = f"{dedupe}:{phone_hash(phone)}"[:128]
                     messages.append(message)
             _write_queued(messages)
+            if self.by is not None:  # who booked for the couple (电话预约/现场代约)
+                record_audit(self.by, "appointment.book", f"appointment:{appointment_id}",
+                             office_id=self.office_id, code=appointment.code,
+                             service=self.service_code, date=self.day.isoformat(),
+                             start=spec.start, sms=len(messages))
         appointment.id = appointment_id
         appointment.slot_id = values["slot_id"]
         for applicant in appointment.applicants:
@@ -316,9 +329,10 @@ def _people_of(appointment: Appointment) -> list[Person]:
     return [Person(a.id_hash, a.sex, a.birth_date, False) for a in appointment.applicants]
 
 
-def reschedule(appointment: Appointment, payload: dict) -> Appointment:
+def reschedule(appointment: Appointment, payload: dict, by=None) -> Appointment:
     """Move to another slot of the same office and service, atomically: the new seat is
-    taken and the old one freed, or nothing changes (409 slot_full)."""
+    taken and the old one freed, or nothing changes (409 slot_full). `by`: the staff
+    member doing it for the couple (the same rules; audited)."""
     if not isinstance(payload, dict):
         raise invalid(tr("请求体必须是 JSON 对象。"))
     day = _parse_date(payload.get("date"))
@@ -350,6 +364,10 @@ def reschedule(appointment: Appointment, payload: dict) -> Appointment:
         appointment.reminder_queued_at = None
         db.session.flush()
         queue_to_applicants(appointment, "booking_rescheduled")
+        if by is not None:
+            record_audit(by, "appointment.reschedule", f"appointment:{appointment.id}",
+                         office_id=appointment.office_id, code=appointment.code,
+                         date=day.isoformat(), start=spec.start)
     log.info("appointment %s rescheduled to %s %s", appointment.id, day.isoformat(), spec.start)
     return appointment
 
@@ -391,8 +409,6 @@ def cancel_claimed(appointment: Appointment, by=None, reason: str = "",
             queue_to_applicants(appointment, "booking_cancelled",
                                 dedupe=f"booking_cancelled:{appointment.id}")
     else:
-        from core.audit import record_audit
-
         record_audit(by, "appointment.cancel", f"appointment:{appointment.id}",
                      office_id=appointment.office_id, code=appointment.code,
                      reason=reason[:256])

@@ -62,6 +62,12 @@ SERVICES = [
      "name_en": "Divorce certificate (step 2)", "applicants": 2, "ticket_prefix": "F"},
     {"code": "reissue", "name": "补领婚姻登记证", "name_en": "Certificate reissue",
      "applicants": 1, "ticket_prefix": "B"},
+    # Optional services (docs/domain.md §2): an office offers them by listing them in its
+    # `services` and `capacity`. Counselling takes one person or a couple (min_applicants).
+    {"code": "counseling", "name": "婚姻家庭辅导", "name_en": "Marriage and family counselling",
+     "applicants": 2, "min_applicants": 1, "ticket_prefix": "D"},
+    {"code": "ceremony", "name": "颁证仪式", "name_en": "Certificate ceremony",
+     "applicants": 2, "ticket_prefix": "Y"},
 ]
 MARRIAGE_MIN_AGE = {"M": 22, "F": 20}  # Civil Code art. 1047
 MARRIAGE_REQUIRES_OPPOSITE_SEX = True  # Civil Code art. 1046-1049

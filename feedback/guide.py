@@ -166,8 +166,43 @@ def _reissue() -> dict:
     }
 
 
+def _counseling() -> dict:
+    """婚姻家庭辅导: a duty of the office under the 2025 婚姻登记条例; free of charge."""
+    return {
+        "conditions": [
+            ("婚前、婚后或离婚冷静期内，一方或双方均可预约，免费。",
+             "Before or after marriage, or during the divorce cooling-off period; one of you "
+             "or both may book. Free of charge."),
+        ],
+        "procedure": [
+            ("预约后按时到场签到取号，由婚姻家庭辅导员在辅导室提供咨询，谈话内容保密。",
+             "After booking, check in and take a number; a counsellor sees you in the "
+             "counselling room. What you say stays confidential."),
+        ],
+    }
+
+
+def _ceremony() -> dict:
+    """颁证仪式: offered to couples who register here that day."""
+    return {
+        "conditions": [
+            ("仅为当天在本登记处预约结婚登记的新人安排：先预约结婚登记，再预约同一天的颁证仪式。",
+             "Only for couples with a marriage registration booked here on the same day: "
+             "book the registration first, then the ceremony on that day."),
+            ("5·20、七夕等高峰日举办集体颁证仪式。",
+             "On peak days such as 20 May and Qixi the office holds group ceremonies."),
+        ],
+        "procedure": [
+            ("办完结婚登记后到颁证厅签到，由颁证员为双方颁发结婚证。",
+             "After the registration, check in at the ceremony hall, where a registrar "
+             "presents your marriage certificates."),
+        ],
+    }
+
+
 _BUILDERS = {"marriage": _marriage, "divorce": _divorce,
-             "divorce-certificate": _divorce_certificate, "reissue": _reissue}
+             "divorce-certificate": _divorce_certificate, "reissue": _reissue,
+             "counseling": _counseling, "ceremony": _ceremony}
 
 
 def pick(text: Text, language: str | None = None) -> str:

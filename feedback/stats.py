@@ -421,7 +421,7 @@ def rows(scope: Scope, by: tuple[str, ...]) -> list[Row]:
     offices = {o.id: o for o in db.session.scalars(select(Office))}
     peaks = peak_dates(scope) if "date" in by else {}
     order = {code: i for i, code in enumerate(("marriage", "divorce", "divorce-certificate",
-                                                "reissue"))}
+                                                "reissue", "counseling", "ceremony"))}
     out = []
     for key, item in grouped.items():
         values = dict(zip(by, key, strict=True))

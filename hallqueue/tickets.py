@@ -125,11 +125,12 @@ def _walk_in_checks(office: Office, service_code: str, presented: set[str]) -> N
     """422 for an unknown service or too few people present."""
     if service_code not in office.service_codes:
         raise InvalidRequest(f"{office.code} does not offer the service {service_code!r}")
-    needed = services_by_code()[service_code].applicants
+    service = services_by_code()[service_code]
+    needed, fewest = service.applicants, service.min_applicants  # counselling: 1 or 2
     if len(presented) > needed:
         raise InvalidRequest(f"{service_code} has {needed} applicant(s); "
                              f"{len(presented)} different ID numbers were given")
-    if len(presented) < needed:
+    if len(presented) < fewest:
         raise ApiError(422, "applicants_not_present",
                        f"{service_code} needs {needed} different applicants' ID numbers; "
                        f"{len(presented)} were presented (不到场不办).")

@@ -424,6 +424,8 @@ def slots_for_plan(office: Office, service_code: str, plan: DayPlan) -> list[Slo
         return []
     factor = plan.peak.capacity_factor if plan.peak else 1.0
     capacity = math.floor(office.capacity_for(service_code) * factor + 1e-9)
+    if plan.peak and (peak_seats := office.peak_capacity_for(service_code)) is not None:
+        capacity = peak_seats  # the office's own number for peak days (group ceremonies)
     step = int(office.slot_minutes)
     slots = []
     for start, end in plan.planned_hours:

@@ -68,6 +68,12 @@ TEXTS = {
             "divorce certificate from {from_date} to {until}; after that the application "
             "is deemed withdrawn.",
     },
+    "counseling_offer": {
+        ZH: "【{office}】离婚冷静期内，本登记处免费提供婚姻家庭辅导（一方或双方均可），"
+            "如有需要请预约：{link}",
+        EN: "[{office}] During the cooling-off period we offer free marriage and family "
+            "counselling, for one or both of you. Book: {link}",
+    },
     "step2_closing": {
         ZH: "【{office}】提醒：申请发给离婚证的期限将于{until}届满，逾期视为撤回离婚登记申请。",
         EN: "[{office}] Reminder: the period to apply for the divorce certificate ends "

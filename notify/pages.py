@@ -26,7 +26,7 @@ KIND_LABELS = {"booking_confirmed": N_("预约成功"), "booking_rescheduled": N
                "reminder": N_("前一天提醒"), "near_turn": N_("即将叫号"), "called": N_("叫号"),
                "hours_extended": N_("延时服务"), "step2_opens": N_("冷静期届满"),
                "step2_closing": N_("发证期限将满"), "rate_service": N_("服务评价"),
-               "suggestion_reply": N_("意见答复")}
+               "suggestion_reply": N_("意见答复"), "counseling_offer": N_("婚姻家庭辅导")}
 # What our own error codes mean (a provider's codes are shown as it gives them)
 ERROR_LABELS = {"no_template": N_("该类短信未配置服务商模板，未发送"),
                 "no_params": N_("该短信没有模板参数，模板类服务商无法发送"),

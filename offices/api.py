@@ -34,7 +34,7 @@ def list_services():
     order = {item["code"]: i for i, item in enumerate(current_app.config["SERVICES"])}
     rows = sorted(db.session.scalars(select(Service)), key=lambda s: (order.get(s.code, 99), s.code))
     return {"services": [{"code": s.code, "name": s.name, "name_en": s.name_en,
-                          "applicants": s.applicants,
+                          "applicants": s.applicants, "min_applicants": s.min_applicants,
                           "documents": documents_for(s.code, [MAINLAND]),
                           "documents_by_party": {kind: documents_for(s.code, [kind])
                                                  for kind in PARTY_KINDS}}

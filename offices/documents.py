@@ -80,6 +80,10 @@ PHOTOS_REISSUE: Text = ("补领结婚证：3张近期2寸半身免冠双人合�
 RECORD_PROOF: Text = ("婚姻登记档案遗失的，能够证明婚姻状况的材料",
                       "if the registration record is lost, papers that prove your marital "
                       "status")
+COUNSELING_RECEIPT: Text = ("离婚冷静期内的，可带《离婚登记申请受理回执单》",
+                            "during the divorce cooling-off period, the acceptance receipt of "
+                            "your divorce application if you have it")
+CEREMONY_CERTIFICATES: Text = ("当天领取的结婚证", "the marriage certificates you received that day")
 
 _IDS = {MAINLAND: ID_MAINLAND, HK_MACAU: ID_HK_MACAU, TAIWAN: ID_TAIWAN,
         OVERSEAS_CHINESE: ID_OVERSEAS_CHINESE, FOREIGNER: ID_FOREIGNER}
@@ -102,7 +106,9 @@ def _shared(service_code: str) -> list[Text]:
     return {"marriage": [PHOTOS_JOINT],
             "divorce": [DIVORCE_AGREEMENT],
             "divorce-certificate": [ACCEPTANCE_RECEIPT, DIVORCE_AGREEMENT, PHOTOS_SINGLE],
-            "reissue": [PHOTOS_REISSUE, RECORD_PROOF]}.get(service_code, [])
+            "reissue": [PHOTOS_REISSUE, RECORD_PROOF],
+            "counseling": [COUNSELING_RECEIPT],
+            "ceremony": [CEREMONY_CERTIFICATES]}.get(service_code, [])
 
 
 def pick(text: Text, language: str | None = None) -> str:

@@ -129,6 +129,7 @@ def ensure_services() -> dict[str, Service]:
         service.name = item["name"]
         service.name_en = item.get("name_en", "")
         service.applicants = item["applicants"]
+        service.min_applicants = item.get("min_applicants", item["applicants"])
         service.ticket_prefix = item["ticket_prefix"]
     db.session.flush()
     return existing
@@ -184,9 +185,15 @@ def _apply_office(data: dict, where: str, services: dict[str, Service],
         if service_code not in services:
             _fail(f"{where}.services[{i}]",
                   f"unknown service {service_code!r}; known: {', '.join(services)}")
-    for service_code in capacity:
-        if service_code not in offered:
-            _fail(f"{where}.capacity.{service_code}", "is not one of this office's services")
+    # seats per slot on peak days for the services named (group ceremonies): replaces
+    # capacity × the peak day's capacity_factor for them
+    peak_capacity = data.get("peak_capacity", {})
+    if not isinstance(peak_capacity, dict):
+        _fail(f"{where}.peak_capacity", "must be a table of service = seats on peak days")
+    for key, table in (("capacity", capacity), ("peak_capacity", peak_capacity)):
+        for service_code in table:
+            if service_code not in offered:
+                _fail(f"{where}.{key}.{service_code}", "is not one of this office's services")
     by_code = {item.service_code: item for item in office.services}
     for position, service_code in enumerate(offered):
         item = by_code.pop(service_code, None)
@@ -194,6 +201,8 @@ def _apply_office(data: dict, where: str, services: dict[str, Service],
             item = OfficeService(service_code=service_code)
             office.services.append(item)
         item.capacity = _int(capacity, service_code, f"{where}.capacity", 0)
+        item.peak_capacity = (_int(peak_capacity, service_code, f"{where}.peak_capacity", 0)
+                              if service_code in peak_capacity else None)
         item.position = position
         item.active = True
     for item in by_code.values():  # no longer offered: kept for history, switched off

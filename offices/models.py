@@ -13,12 +13,17 @@ from core.types import UTCDateTime
 
 class Service(db.Model):
     __tablename__ = "services"
-    __table_args__ = (CheckConstraint("applicants IN (1, 2)", name="applicants"),)
+    __table_args__ = (
+        CheckConstraint("applicants IN (1, 2)", name="applicants"),
+        CheckConstraint("min_applicants >= 1 AND min_applicants <= applicants",
+                        name="min_applicants"),
+    )
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     name_en: Mapped[str] = mapped_column(String(64), default="")
-    applicants: Mapped[int]
+    applicants: Mapped[int]  # at most; a booking names from min_applicants to this many
+    min_applicants: Mapped[int]
     ticket_prefix: Mapped[str] = mapped_column(String(1), unique=True)
 
 
@@ -69,6 +74,14 @@ class Office(db.Model):
                 return item.capacity
         return 0
 
+    def peak_capacity_for(self, service_code: str) -> int | None:
+        """Seats per slot on a peak day when the office file sets them (group ceremonies),
+        else None (the capacity times the peak day's factor)."""
+        for item in self.services:
+            if item.service_code == service_code and item.active:
+                return item.peak_capacity
+        return None
+
 
 class OfficeService(db.Model):
     """A service an office offers, with its seats per slot."""
@@ -77,12 +90,15 @@ class OfficeService(db.Model):
     __table_args__ = (
         UniqueConstraint("office_id", "service_code"),
         CheckConstraint("capacity >= 0", name="capacity"),
+        CheckConstraint("peak_capacity >= 0", name="peak_capacity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"))
     service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
     capacity: Mapped[int] = mapped_column(default=0)
+    # seats per slot on peak days ([offices.peak_capacity]); NULL: capacity × the factor
+    peak_capacity: Mapped[int | None] = mapped_column()
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 

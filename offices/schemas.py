@@ -22,7 +22,10 @@ class ServiceOut(Answer):
     code: str
     name: str
     name_en: str
-    applicants: int = Field(ge=1, le=2, description="how many people apply together")
+    applicants: int = Field(ge=1, le=2, description="how many people apply together (at most)")
+    min_applicants: int = Field(ge=1, le=2, description=(
+        "the fewest a booking may name: counselling (婚姻家庭辅导) takes one person or a "
+        "couple; every other service exactly `applicants`"))
     documents: list[str] = Field(description="what to bring (mainland residents), in the "
                                              "request's language")
     documents_by_party: dict[str, list[str]] = Field(

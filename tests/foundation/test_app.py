@@ -57,7 +57,7 @@ def _snapshot() -> dict:
         "offices": sorted(
             (o.code, o.name, o.slot_minutes, str(sorted(o.hours.items())))
             for o in db.session.scalars(select(Office))),
-        "services": sorted((s.office.code, s.service_code, s.capacity, s.active)
+        "services": sorted((s.office.code, s.service_code, s.capacity, s.peak_capacity, s.active)
                            for s in db.session.scalars(select(OfficeService))),
         "windows": sorted((w.office.code, w.number, tuple(w.services), w.backup)
                           for w in db.session.scalars(select(Window))),
@@ -74,10 +74,18 @@ def test_default_offices_load_and_loading_twice_changes_nothing(app):
     assert _snapshot() == first
     assert set(report.offices_updated) == SUINING_OFFICES and not report.offices_created
     assert {code for code, *_ in first["offices"]} == SUINING_OFFICES
-    assert first["catalogue"] == ["divorce", "divorce-certificate", "marriage", "reissue"]
+    assert first["catalogue"] == ["ceremony", "counseling", "divorce", "divorce-certificate",
+                                  "marriage", "reissue"]
     chuanshan = db.session.scalar(select(Office).where(Office.code == "chuanshan"))
     assert chuanshan.hours["mon"] == ["09:00-12:00", "13:30-17:00"]
     assert chuanshan.capacity_for("marriage") == 6
+    # counselling everywhere, ceremonies at the city centre (group ceremonies on peak days)
+    offered = {code: set(db.session.scalar(select(Office).where(Office.code == code))
+                         .service_codes) for code in SUINING_OFFICES}
+    assert all("counseling" in services for services in offered.values())
+    assert {code for code, services in offered.items() if "ceremony" in services} == {"suining"}
+    suining = db.session.scalar(select(Office).where(Office.code == "suining"))
+    assert (suining.capacity_for("ceremony"), suining.peak_capacity_for("ceremony")) == (2, 10)
     assert {p[1] for p in first["peaks"]} >= {"valentine", "520", "qixi"}
 
 
@@ -115,12 +123,16 @@ def test_public_offices_and_services(client, offices):
     assert set(codes) == SUINING_OFFICES
     office = next(o for o in body["offices"] if o["code"] == "chuanshan")
     assert set(office) >= {"code", "name", "address", "phone", "timezone", "services"}
-    assert office["services"] == ["marriage", "divorce", "divorce-certificate", "reissue"]
+    assert office["services"] == ["marriage", "divorce", "divorce-certificate", "reissue",
+                                  "counseling"]
     services = {s["code"]: s for s in client.get("/api/v1/services").get_json()["services"]}
     assert services["marriage"]["name"] == "结婚登记" and services["marriage"]["applicants"] == 2
     assert services["divorce"]["applicants"] == 2
     assert services["divorce-certificate"]["applicants"] == 2
     assert services["reissue"]["applicants"] == 1
+    assert (services["counseling"]["min_applicants"], services["counseling"]["applicants"]) == (
+        1, 2)
+    assert (services["ceremony"]["min_applicants"], services["ceremony"]["applicants"]) == (2, 2)
 
 
 def test_users_create_then_token(runner, client, offices):

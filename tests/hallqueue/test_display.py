@@ -25,7 +25,7 @@ def test_empty_display(client, hall):
     assert body["office"] == "chuanshan"
     assert body["calling"] == [] and body["notices"] == []
     assert body["waiting"] == {"marriage": 0, "divorce": 0, "divorce-certificate": 0,
-                               "reissue": 0}
+                               "reissue": 0, "counseling": 0}
     assert body["open_until"] == "17:00" and body["extended"] is False
 
 

@@ -141,8 +141,10 @@ def test_divorce_window_notices_are_sent_once_when_it_opens_and_5_days_before_it
     case = _divorce_case(app, offices, set_now)
     assert (case.step2_from, case.step2_until) == (date(2026, 10, 9), date(2026, 11, 9))
 
-    set_now("2026-10-08T12:00:00+08:00")
+    set_now("2026-10-08T12:00:00+08:00")  # still cooling off: the counselling offer only
+    assert queue_divorce_window_notices() == "2 messages queued"
     assert queue_divorce_window_notices() == "nothing due"
+    assert len(outbox(kind="counseling_offer")) == 2
     set_now("2026-10-09T09:30:00+08:00")
     assert queue_divorce_window_notices() == "2 messages queued"
     assert queue_divorce_window_notices() == "nothing due"
@@ -160,7 +162,7 @@ def test_divorce_window_notices_are_sent_once_when_it_opens_and_5_days_before_it
     assert len(closing) == 2 and "11月9日" in closing[0].body
 
     dispatch_outbox()
-    assert len(twilio.messages) == 2 + 4  # the two booking confirmations, then the notices
+    assert len(twilio.messages) == 2 + 2 + 4  # confirmations, counselling offer, notices
 
 
 def test_no_divorce_notices_for_a_withdrawn_case(app, offices, set_now):
