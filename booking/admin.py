@@ -22,7 +22,7 @@ from booking.identity import ID_TYPE_NAMES
 from booking.pages import book_from_form
 from booking.queries import appointments_of_day, search_appointments
 from booking.rules import booking_window
-from booking.serialize import appointment_json, status_label
+from booking.serialize import appointment_json, party_kinds, status_label
 from booking.sms import applicant_phones
 from booking.transactions import cancel as cancel_appointment
 from booking.transactions import reschedule as reschedule_appointment
@@ -30,8 +30,8 @@ from core.audit import record_view
 from core.auth import Role, current_staff, page_roles
 from core.clock import local_now, local_today
 from core.extensions import db
-from core.i18n import current_language, localized
-from notify.messages import documents
+from core.i18n import localized
+from offices.documents import MAINLAND, documents_text
 from offices.models import Office, Service
 from offices.queries import row_at_office, staffed_office
 
@@ -175,7 +175,7 @@ def book_for_couple(office: str):
     return render_template("booking/staff_book.html", office=office_row, services=offered,
                            service=service, day=chosen, view=view, form=form, window=window,
                            chosen_start=request.form.get("start", ""),
-                           documents=documents(service.code, current_language())
+                           documents=documents_text(service.code, [MAINLAND])
                            if service else "")
 
 
@@ -213,6 +213,7 @@ def appointment_page(office: str, appointment_id: int):
         "booking/staff_appointment.html", appointment=appointment, office=office_row,
         service=service, data=appointment_json(appointment),
         status_label=status_label(appointment.status), id_type_names=ID_TYPE_NAMES,
-        documents=documents(service.code, current_language()), phones=len(phones),
+        documents=documents_text(appointment.service_code, party_kinds(appointment)),
+        phones=len(phones),
         view=view, day=chosen, form=form, cancel_form=OfficeCancelForm(),
         window=booking_window(office_row, local_now(office_row.timezone)))
