@@ -1,7 +1,8 @@
 """The secrets of links kept out of the logs: the manage link /a/<token>, the ticket page
 /t/<token>, the rating link /rate/t/<token>, the suggestion status /suggestions/t/<token>
-and their API twins /api/v1/appointments/<token> and /api/v1/tickets/<token>. Whoever reads
-an access log must not be able to open, cancel or reschedule an appointment with it.
+and their API twins /api/v1/appointments/<token> and /api/v1/tickets/<token>; and the SMS
+providers' receipt webhooks /sms/receipts/<provider>/<secret>. Whoever reads an access log
+must not be able to open, cancel or reschedule an appointment with it, or forge a receipt.
 
 `mask_secrets(text)` replaces each such secret with "…" wherever a path appears in the text
 (a request line, a path, a Referer URL); `MaskingLogger` is gunicorn's logger with every
@@ -17,7 +18,7 @@ MASK = "…"
 
 # The path before each secret segment (each route with a <token:…> segment).
 TOKEN_PREFIXES = ("a", "t", "rate/t", "suggestions/t", "api/v1/appointments",
-                  "api/v1/tickets")
+                  "api/v1/tickets", "sms/receipts/aliyun", "sms/receipts/tencent")
 
 # A path begins the text, follows white space or a quote (a request line, a log message),
 # or follows the host of a URL (a Referer). The secret is the next segment, unless it is a
