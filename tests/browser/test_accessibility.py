@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import (
-    DEMO_PASSWORD,
     login,
     prepare_database,
     resident_id,
