@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     login,
     prepare_database,
     resident_id,
+    screenshot,
     serve,
 )
 from tests.conftest import PROJECT_ROOT
@@ -287,6 +288,8 @@ def test_a_failed_booking_form_puts_focus_on_its_error_summary(axe_site, new_pag
         page.wait_for_function("document.activeElement && document.activeElement.id"
                                " === 'error-summary'")
         assert page.title().startswith(prefix), page.title()
+        if language == "zh_CN":
+            screenshot(page, "booking-form-errors-phone", full_page=False)
         links = summary.locator("a")
         assert sorted(links.evaluate_all("links => links.map(a => a.hash)")) == [
             "#applicants-0-id_number", "#applicants-1-phone"]
