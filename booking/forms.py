@@ -30,7 +30,7 @@ class ApplicantForm(Form):
 
 
 class BookingForm(FlaskForm):
-    applicants = FieldList(FormField(ApplicantForm), min_entries=1, max_entries=2)
+    applicants = FieldList(FormField(ApplicantForm), _l("申请人"), min_entries=1, max_entries=2)
 
 
 class ConfirmForm(FlaskForm):

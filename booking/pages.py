@@ -157,6 +157,7 @@ def apply_page(office: str, service: str, day: str):
         entry.form.id_number.data = ""
     return render_template("booking/apply.html", office=office_row, service=service_row,
                            day=chosen, slot=slot, form=form, peak=view.plan.peak,
+                           ids_cleared=request.method == "POST",
                            documents=documents_by_kind(
                                service_row.code, _kinds_served(office_row)))
 
@@ -193,8 +194,6 @@ def book_from_form(form: BookingForm, office: Office, service: Service, day: dat
             field.errors = [*field.errors, error.detail]
         else:
             flash(error.detail, "error")
-    if any(error.field != "id_number" for error in errors):
-        flash(_("请按提示修改后再提交；为保护个人信息，证件号码需要重新填写。"), "error")
     return None, None
 
 

@@ -5,6 +5,8 @@ from flask import Flask, current_app, has_request_context, request, request_star
 from flask_babel import get_locale, refresh
 from markupsafe import Markup
 
+from core.form_errors import page_problems
+
 LANG_COOKIE = "lang"
 
 
@@ -89,4 +91,4 @@ def init_i18n(app: Flask) -> None:
                    default_translation_directories=str(app.root_path + "/translations"))
     app.jinja_env.globals.update(html_lang=html_lang, current_language=current_language,
                                  localized=localized, colon=colon, comma=comma,
-                                 list_sep=list_sep, paren=paren)
+                                 list_sep=list_sep, paren=paren, page_problems=page_problems)

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 from core.auth import Role, current_staff, page_roles
 from core.clock import local_today
 from core.extensions import db
-from core.i18n import N_
+from core.i18n import N_, localized
 from core.requests import arg_int
 from hours import services
 from hours.calendar import (
@@ -56,6 +56,13 @@ def _preview_office(offices: list[Office]) -> Office | None:
 def _common(offices: list[Office]) -> dict:
     return {"warnings": calendar_warnings(local_today()), "offices": offices,
             "preview_days": PREVIEW_DAYS}
+
+
+def _flash_expired(form) -> None:
+    """A page that shows `form` again lists its field errors in the error summary and
+    beside each field (templates/_error_summary.html); an expired form has no field."""
+    if "csrf_token" in form.errors:
+        flash(_("表单已过期，请刷新页面后重试。"), "error")
 
 
 def _flash_form_errors(form) -> None:
@@ -107,7 +114,7 @@ def overrides(office: str):
             flash(_("已保存 %(day)s 的特殊安排。", day=form.date.data.isoformat()), "success")
             return redirect(url_for("hours_admin.overrides", office=office.code))
     else:
-        _flash_form_errors(form)
+        _flash_expired(form)
     today = local_today(office.timezone)
     return render_template(
         "hours/admin_overrides.html", office=office, form=form, action_form=ActionForm(),
@@ -135,7 +142,7 @@ def delete_override(office: str, override_id: int):
 def _scope_choices(offices: list[Office]) -> list[SelectChoice]:
     choices = ([] if current_staff().office_id is not None
                else [SelectChoice(GLOBAL_SCOPE, _("全部登记处"))])
-    return choices + [SelectChoice(office.code, office.name) for office in offices]
+    return choices + [SelectChoice(office.code, localized(office, "name")) for office in offices]
 
 
 @blueprint.route("/peak-days", methods=["GET", "POST"])
@@ -173,13 +180,14 @@ def peak_days():
             except services.CalendarAdminError as error:
                 flash(str(error), "error")
             else:
-                flash(_("已保存高峰日规则“%(name)s”。", name=saved.name), "success")
+                flash(_("已保存高峰日规则“%(name)s”。", name=localized(saved, "name")), "success")
                 return redirect(url_for("hours_admin.peak_days",
                                         office=request.args.get("office")))
         else:
-            _flash_form_errors(form)
+            _flash_expired(form)
     rules = [r for r in services.peak_rules() if r.scope in allowed_scopes]
     return render_template("hours/admin_peak_days.html", form=form, rules=rules, editing=rule,
+                           office_names={o.code: localized(o, "name") for o in offices},
                            **_common(offices), **_preview(_preview_office(offices)))
 
 
@@ -209,7 +217,7 @@ def state_days():
                 return redirect(url_for("hours_admin.state_days", year=form.start.data.year,
                                         office=request.args.get("office")))
         else:
-            _flash_form_errors(form)
+            _flash_expired(form)
     confirm_form = ConfirmYearForm(formdata=None, year=year)
     status = services.year_status(year)
     return render_template(

@@ -21,6 +21,15 @@ PAGE_SIZE = 50
 # Message ids (N_): translated in templates/notify/outbox.html.
 STATUS_LABELS = {"pending": N_("待发送"), "sending": N_("发送中"), "sent": N_("已发送"),
                  "delivered": N_("已送达"), "failed": N_("发送失败"), "undelivered": N_("未送达")}
+# The provider's own word for a message (Twilio's status) and the sending backend, in the
+# page's language; a word not listed shows as it is.
+PROVIDER_STATUS_LABELS = {"accepted": N_("已受理"), "scheduled": N_("已排期"), "queued": N_("排队中"),
+                          "sending": N_("发送中"), "sent": N_("已发出"), "delivered": N_("已送达"),
+                          "read": N_("已读"), "undelivered": N_("未送达"), "failed": N_("发送失败"),
+                          "canceled": N_("已取消"), "receiving": N_("接收中"),
+                          "received": N_("已接收")}
+BACKEND_LABELS = {"console": N_("控制台（测试用，未真正发送）"), "twilio": N_("Twilio 短信"),
+                  "aliyun": N_("阿里云短信"), "tencent": N_("腾讯云短信")}
 KIND_LABELS = {"booking_confirmed": N_("预约成功"), "booking_rescheduled": N_("改约"),
                "booking_cancelled": N_("取消预约"), "cancelled_by_office": N_("登记处取消预约"),
                "reminder": N_("前一天提醒"), "near_turn": N_("即将叫号"), "called": N_("叫号"),
@@ -58,6 +67,7 @@ def outbox():
         "notify/outbox.html", messages=messages[:PAGE_SIZE], has_next=len(messages) > PAGE_SIZE,
         page=page, status=status, statuses=MESSAGE_STATUSES, counts=counts,
         status_labels=STATUS_LABELS, kind_labels=KIND_LABELS, error_labels=ERROR_LABELS,
+        provider_labels=PROVIDER_STATUS_LABELS, backend_labels=BACKEND_LABELS,
         mask_phone=mask_phone,
         resendable=RESENDABLE_STATUSES,
         tz=zone(current_app.config.get("BABEL_DEFAULT_TIMEZONE"))), answer

@@ -1,5 +1,16 @@
 // The rating tablet: reload when the ticket to rate changes (a new completion, or the
-// shown one was rated elsewhere), but never while someone is typing a comment.
+// shown one was rated elsewhere), but never while someone is typing a comment. The thank-you
+// page goes back to the tablet after a few seconds (no meta refresh: it would interrupt a
+// screen reader, and the page tells where it goes with its 返回 link).
+(function () {
+  var thanks = document.querySelector("[data-return-to]");
+  if (thanks) {
+    window.setTimeout(function () {
+      window.location.replace(thanks.getAttribute("data-return-to"));
+    }, 5000);
+    return;
+  }
+})();
 (function () {
   var root = document.querySelector("[data-rating-state]");
   if (!root) { return; }

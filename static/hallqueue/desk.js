@@ -19,7 +19,8 @@
       input.classList.toggle("ok", ok);
       input.classList.toggle("bad", value !== "" && !ok);
       if (mark) {
-        mark.textContent = value === "" ? "" : (ok ? "✓ 一致" : "✗ 不一致");
+        // the words come from the page, in its language (data-ok, data-bad)
+        mark.textContent = value === "" ? "" : mark.getAttribute(ok ? "data-ok" : "data-bad");
         mark.className = "hq-match " + (value === "" ? "" : (ok ? "ok" : "bad"));
       }
       return ok;

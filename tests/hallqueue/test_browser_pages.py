@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from staff.services import create_user
-from tests.browser.conftest import DEMO_PASSWORD, screenshot, signed_in
+from tests.browser.conftest import DEMO_PASSWORD, login, screenshot, signed_in
 from tests.hallqueue.factories import OPEN_NOW, make_appointment, walk_in
 from tests.support.browser import CHROMIUM
 
@@ -28,6 +28,23 @@ def hall_site(client, hall, desk, live_server_for):
     db.session.remove()
     server = live_server_for(workers=2, threads=4, env={"XIYUE_FROZEN_NOW": OPEN_NOW})
     return server, code, numbers
+
+
+def test_front_desk_marks_matches_in_english(hall_site, new_page):
+    """The match marks are the page's words, not the script's (before the check-in below)."""
+    server, code, numbers = hall_site
+    page, watch = new_page()
+    page.context.add_cookies([{"name": "lang", "value": "en", "url": server.url}])
+    login(page, server.url, "desk")
+    page.goto(f"{server.url}/desk/chuanshan")
+    page.fill("#scan", code)
+    page.press("#scan", "Enter")
+    page.wait_for_selector("#appointment")
+    page.fill("#present-1", numbers[0])
+    assert page.inner_text("[data-match-for=present-1]") == "✓ matches"
+    page.fill("#present-2", numbers[0][:-1] + ("0" if numbers[0][-1] != "0" else "1"))
+    assert page.inner_text("[data-match-for=present-2]") == "✗ does not match"
+    watch.assert_clean()
 
 
 def test_front_desk_checks_presence_and_prints(hall_site, new_page):

@@ -251,3 +251,15 @@ def test_state_day_validation(admin, offices):
 def test_staff_home_links_calendar_admin(admin):
     page = admin.get("/staff/").get_data(as_text=True)
     assert "/staff/calendar/" in page and "/staff/calendar/chuanshan/overrides" in page
+
+
+def test_peak_day_page_names_the_offices_in_english(admin):
+    response = admin.post("/staff/calendar/peak-days", data={
+        "scope": "chuanshan", "code": "local", "name": "本地节日", "name_en": "Local day",
+        "dates": "06-01", "lunar": "", "hours": "09:00-12:00", "capacity_factor": "1.5",
+        "active": "y"})
+    assert response.status_code == 302
+    page = admin.get("/staff/calendar/peak-days?lang=en").get_data(as_text=True)
+    assert "<td>Chuanshan District Marriage Registration Office</td>" in page  # the rule's row
+    assert ">Chuanshan District Marriage Registration Office</option>" in page  # its scope
+    assert "遂宁市船山区婚姻登记处" not in page

@@ -1,5 +1,7 @@
 """The admins' outbox page: statuses and errors, a filter, resending a failed message."""
 
+import re
+
 from sqlalchemy import select
 
 from core.audit import AuditEntry
@@ -79,3 +81,20 @@ def test_resending_a_failed_message_sends_it_again_and_is_audited(app, client, t
     assert "只有发送失败或未送达的短信可以重发" in refused.get_data(as_text=True)
     missing = client.post("/staff/sms/999999/resend", follow_redirects=True)
     assert "没有这条短信" in missing.get_data(as_text=True)
+
+
+def test_the_outbox_names_provider_statuses_and_backends_in_the_page_language(
+        app, client, twilio, set_now):
+    messages = _one_failed_one_sent(twilio, set_now)
+    sent = next(m for m in messages if m.status == "sent")
+    sent.backend, sent.twilio_sid = "console", None  # as the console backend leaves it
+    db.session.commit()
+    _login(client, "admin")
+    page = client.get("/staff/sms").get_data(as_text=True)
+    provider_words = re.findall(r'<small class="muted">([^<]*)</small>', page)
+    assert provider_words, "no provider status shown"
+    assert all(re.search(r"[\u4e00-\u9fff]", word) for word in provider_words), provider_words
+    assert "控制台（测试用，未真正发送）" in page and ">console<" not in page
+
+    english = client.get("/staff/sms?lang=en").get_data(as_text=True)
+    assert "console (for testing, not really sent)" in english

@@ -74,7 +74,7 @@ def test_the_wait_grows_and_is_capped(app, clock):
     clock.advance(30)
     assert sign_in(browser, "desk").status_code == 302
     browser.post("/staff/logout")
-    assert "请" not in sign_in(browser, "desk", "wrong-password").get_data(as_text=True)
+    assert "秒后再试" not in sign_in(browser, "desk", "wrong-password").get_data(as_text=True)
 
 
 def test_one_address_trying_many_names_waits_too(app, clock):
