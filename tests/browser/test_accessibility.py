@@ -34,7 +34,9 @@ class Screen:
     {appointment_id}, {ticket}, {ticket_id}, {rating}, {suggestion}, {case},
     {suggestion_id}, {divorce_case}, {divorce_party}); `who` is None (a visitor), a staff
     user name, or "tablet" (a browser paired as window 1's tablet). A page reached by a
-    form (a POST's answer) gives `fill` ((selector, value), …) and the `submit` button."""
+    form (a POST's answer) gives `fill` ((selector, value), …) and the `submit` button.
+    `shows` is a selector the page must contain (what the screen is there to check: not an
+    error page in its place)."""
 
     name: str
     path: str
@@ -42,6 +44,7 @@ class Screen:
     sizes: tuple[tuple[int, int], ...] = ((390, 844), (1280, 900))
     fill: tuple[tuple[str, str], ...] = ()
     submit: str | None = None
+    shows: str | None = None
 
 
 PUBLIC = [
@@ -50,10 +53,13 @@ PUBLIC = [
     Screen("booking-calendar", "/book/chuanshan/marriage?month=2026-05"),
     Screen("booking-day", "/book/chuanshan/marriage/2026-05-20"),
     Screen("booking-apply", "/book/chuanshan/marriage/2026-05-20/apply?start=08:30"),
-    Screen("counseling-calendar", "/book/chuanshan/counseling?month=2026-05"),
-    Screen("counseling-apply", "/book/chuanshan/counseling/2026-05-14/apply?start=09:00"),
-    Screen("ceremony-day", "/book/suining/ceremony/2026-05-20"),
-    Screen("ceremony-apply", "/book/suining/ceremony/2026-05-20/apply?start=10:00"),
+    Screen("counseling-calendar", "/book/chuanshan/counseling?month=2026-05",
+           shows=".bk-calendar td a"),
+    Screen("counseling-apply", "/book/chuanshan/counseling/2026-05-14/apply?start=09:00",
+           shows="fieldset.bk-applicant"),
+    Screen("ceremony-day", "/book/suining/ceremony/2026-05-20", shows=".bk-slots li a"),
+    Screen("ceremony-apply", "/book/suining/ceremony/2026-05-20/apply?start=10:00",
+           shows="fieldset.bk-applicant"),
     Screen("manage", "/a/{appointment}"),
     Screen("cancel", "/a/{appointment}/cancel"),
     Screen("print", "/a/{appointment}/print"),
@@ -75,13 +81,14 @@ HALL = [
     Screen("desk", "/desk/chuanshan", "desk"),
     Screen("desk-print", "/desk/chuanshan/tickets/{ticket_id}/print", "desk"),
     Screen("window-chooser", "/window/chuanshan", "registrar"),
-    Screen("window", "/window/chuanshan/1", "registrar"),  # with a missed ticket to requeue
+    Screen("window", "/window/chuanshan/1", "registrar", shows="#missed [data-requeue]"),
     Screen("divorce-cases", "/staff/divorce-cases/chuanshan?back=/window/chuanshan/1",
            "registrar", fill=(("#divorce-id-number", "{divorce_party}"),),
-           submit="#divorce-lookup button[type=submit]"),
+           submit="#divorce-lookup button[type=submit]",
+           shows="#divorce-cases tr[data-case] form"),
     Screen("divorce-receipt",
            "/staff/divorce-cases/chuanshan/{divorce_case}/receipt?back=/window/chuanshan/1",
-           "registrar"),
+           "registrar", shows="#withdrawal-receipt"),
     Screen("rating-tablet", "/rate/chuanshan/1", "tablet", ((390, 844), (1280, 900))),
     Screen("display", "/display/chuanshan", None, ((1920, 1080),)),
 ]
@@ -90,9 +97,9 @@ STAFF = [
     Screen("users", "/staff/users", "admin"),
     Screen("booking-admin", "/staff/booking/chuanshan?date=2026-05-13", "admin"),
     Screen("staff-book", "/staff/booking/chuanshan/new?service=marriage&date=2026-05-13",
-           "desk"),
+           "desk", shows="#start-1000"),
     Screen("staff-appointment", "/staff/booking/chuanshan/{appointment_id}?date=2026-05-14",
-           "desk"),
+           "desk", shows=".bk-slots li"),
     Screen("calendar-admin", "/staff/calendar/", "admin"),
     Screen("peak-days", "/staff/calendar/peak-days", "admin"),
     Screen("state-days", "/staff/calendar/state-days", "admin"),
@@ -298,6 +305,8 @@ def test_no_serious_violation_on_any_screen(axe_site, chromium):
                         with page.expect_navigation():
                             page.click(screen.submit)
                     page.wait_for_load_state("load")
+                    if screen.shows:
+                        assert page.locator(screen.shows).count(), (screen.name, page.url)
                     problems = _violations(page)
                     overflow = page.evaluate(_OVERFLOW)
                     if overflow:
