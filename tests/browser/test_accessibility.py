@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import (
+    DEMO_PASSWORD,
     login,
     prepare_database,
     resident_id,
@@ -30,14 +31,21 @@ FAILING_IMPACTS = ("serious", "critical")
 
 @dataclass(frozen=True)
 class Screen:
-    """A page to check: `path` may name a value the data made ({appointment}, {ticket},
-    {ticket_id}, {rating}, {suggestion}, {case}, {suggestion_id}); `who` is None (a
-    visitor), a staff user name, or "tablet" (a browser paired as window 1's tablet)."""
+    """A page to check: `path` may name a value the data made ({appointment},
+    {appointment_id}, {ticket}, {ticket_id}, {rating}, {suggestion}, {case},
+    {suggestion_id}, {divorce_case}, {divorce_party}); `who` is None (a visitor), a staff
+    user name, or "tablet" (a browser paired as window 1's tablet). A page reached by a
+    form (a POST's answer) gives `fill` ((selector, value), …) and the `submit` button.
+    `shows` is a selector the page must contain (what the screen is there to check: not an
+    error page in its place)."""
 
     name: str
     path: str
     who: str | None = None
     sizes: tuple[tuple[int, int], ...] = ((390, 844), (1280, 900))
+    fill: tuple[tuple[str, str], ...] = ()
+    submit: str | None = None
+    shows: str | None = None
 
 
 PUBLIC = [
@@ -46,6 +54,13 @@ PUBLIC = [
     Screen("booking-calendar", "/book/chuanshan/marriage?month=2026-05"),
     Screen("booking-day", "/book/chuanshan/marriage/2026-05-20"),
     Screen("booking-apply", "/book/chuanshan/marriage/2026-05-20/apply?start=08:30"),
+    Screen("counseling-calendar", "/book/chuanshan/counseling?month=2026-05",
+           shows=".bk-calendar td a"),
+    Screen("counseling-apply", "/book/chuanshan/counseling/2026-05-14/apply?start=09:00",
+           shows="fieldset.bk-applicant"),
+    Screen("ceremony-day", "/book/suining/ceremony/2026-05-20", shows=".bk-slots li a"),
+    Screen("ceremony-apply", "/book/suining/ceremony/2026-05-20/apply?start=10:00",
+           shows="fieldset.bk-applicant"),
     Screen("manage", "/a/{appointment}"),
     Screen("cancel", "/a/{appointment}/cancel"),
     Screen("print", "/a/{appointment}/print"),
@@ -67,7 +82,14 @@ HALL = [
     Screen("desk", "/desk/chuanshan", "desk"),
     Screen("desk-print", "/desk/chuanshan/tickets/{ticket_id}/print", "desk"),
     Screen("window-chooser", "/window/chuanshan", "registrar"),
-    Screen("window", "/window/chuanshan/1", "registrar"),
+    Screen("window", "/window/chuanshan/1", "registrar", shows="#missed [data-requeue]"),
+    Screen("divorce-cases", "/staff/divorce-cases/chuanshan?back=/window/chuanshan/1",
+           "registrar", fill=(("#divorce-id-number", "{divorce_party}"),),
+           submit="#divorce-lookup button[type=submit]",
+           shows="#divorce-cases tr[data-case] form"),
+    Screen("divorce-receipt",
+           "/staff/divorce-cases/chuanshan/{divorce_case}/receipt?back=/window/chuanshan/1",
+           "registrar", shows="#withdrawal-receipt"),
     Screen("rating-tablet", "/rate/chuanshan/1", "tablet", ((390, 844), (1280, 900))),
     Screen("display", "/display/chuanshan", None, ((1920, 1080),)),
 ]
@@ -75,6 +97,10 @@ STAFF = [
     Screen("staff-home", "/staff/", "admin"),
     Screen("users", "/staff/users", "admin"),
     Screen("booking-admin", "/staff/booking/chuanshan?date=2026-05-13", "admin"),
+    Screen("staff-book", "/staff/booking/chuanshan/new?service=marriage&date=2026-05-13",
+           "desk", shows="#start-1000"),
+    Screen("staff-appointment", "/staff/booking/chuanshan/{appointment_id}?date=2026-05-14",
+           "desk", shows=".bk-slots li"),
     Screen("calendar-admin", "/staff/calendar/", "admin"),
     Screen("peak-days", "/staff/calendar/peak-days", "admin"),
     Screen("state-days", "/staff/calendar/state-days", "admin"),
@@ -97,6 +123,9 @@ SCREENS = PUBLIC + HALL + STAFF
 # XIYUE_AXE_SCREENS=desk,stats checks only those (a quick loop while fixing a screen)
 ONLY = {name for name in os.environ.get("XIYUE_AXE_SCREENS", "").split(",") if name}
 LANGUAGES = ("zh_CN", "en")
+# Pairing a tablet signs its desk account out everywhere: a desk account of its own, so
+# that the "desk" contexts stay signed in for the screens after the tablet's.
+TABLET_PAIRER = "pairing"
 
 
 def _couple(serial: int) -> list[dict]:
@@ -108,26 +137,33 @@ def _couple(serial: int) -> list[dict]:
 
 def _populate(values: dict):
     """Through the app itself on Monday 2026-05-11 10:00: an appointment for Wednesday; at
-    chuanshan today three walk-ins, two served (window 2, then window 1, whose tablet offers
-    the last), one still waiting; a bad rating by SMS link (a follow-up case); a
-    suggestion."""
+    chuanshan today four walk-ins, two served (window 2, then window 1, whose tablet offers
+    the last), one missed (a no-show: the window offers 过号重排), one still waiting; a bad
+    rating by SMS link (a follow-up case); a suggestion; a couple's divorce application
+    withdrawn (its 撤回确认单) and accepted again (in cooling-off)."""
 
     def populate(app):
         from sqlalchemy import select
 
+        from booking import divorce
+        from booking.models import Appointment
         from core.auth import User, issue_token
         from core.extensions import db
         from feedback.models import FollowUpCase
         from feedback.ratings import rate_by_token
         from feedback.suggestions import submit
         from notify.models import OutboxMessage
+        from offices.models import Office
+        from staff.services import create_user
 
+        create_user(TABLET_PAIRER, "desk", DEMO_PASSWORD, "chuanshan", "平板配对")
         client = app.test_client()
         answer = client.post("/api/v1/appointments", json={
             "office": "chuanshan", "service": "marriage", "date": "2026-05-13",
             "start": "09:30", "applicants": _couple(201)})
         assert answer.status_code == 201, answer.get_json()
         values["appointment"] = answer.get_json()["token"]
+        values["appointment_id"] = db.session.scalar(select(Appointment.id))  # the only one
 
         def bearer(name):
             token, _row = issue_token(db.session.scalar(select(User).where(User.username == name)))
@@ -155,6 +191,11 @@ def _populate(values: dict):
         walk_in(301), walk_in(303)
         serve_at(2)
         serve_at(1)
+        walk_in(307)
+        called = client.post("/api/v1/offices/chuanshan/windows/2/call-next", headers=registrar)
+        missed = client.post(f"/api/v1/tickets/{called.get_json()['ticket']['id']}/no-show",
+                             headers=registrar)
+        assert missed.status_code == 200, missed.get_json()
         waiting = walk_in(305)
         values["ticket"], values["ticket_id"] = waiting["token"], waiting["id"]
         links = []
@@ -167,6 +208,17 @@ def _populate(values: dict):
         suggestion = submit(None, "advice", "建议在候登大厅增加饮水机。")
         db.session.commit()
         values["suggestion"], values["suggestion_id"] = suggestion.token, suggestion.id
+
+        parties = [p["id_number"] for p in _couple(401)]
+        office = db.session.scalar(select(Office).where(Office.code == "chuanshan"))
+        hashes = [divorce.party_hash(p) for p in parties]
+        first = divorce.record_divorce_application(office, hashes, date(2026, 5, 4))
+        db.session.commit()
+        divorce.withdraw_now(first, parties[1], db.session.scalar(
+            select(User).where(User.username == "registrar")))
+        divorce.record_divorce_application(office, hashes, date(2026, 5, 8))
+        db.session.commit()
+        values["divorce_case"], values["divorce_party"] = first.id, parties[0]
 
     return populate
 
@@ -182,7 +234,7 @@ def axe_site(tmp_path_factory):
 
 
 def _pair_tablet(page, base_url: str) -> None:
-    login(page, base_url, "desk")
+    login(page, base_url, TABLET_PAIRER)
     page.goto(f"{base_url}/staff/tablets/chuanshan")
     with page.expect_navigation():
         page.locator("main form button.primary").first.click()
@@ -253,7 +305,16 @@ def test_no_serious_violation_on_any_screen(axe_site, chromium):
                 for language in LANGUAGES:
                     page = page_for(screen.who, size, language)
                     page.goto(server.url + screen.path.format(**values))
+                    if screen.submit:
+                        for selector, value in screen.fill:
+                            page.fill(selector, value.format(**values))
+                        with page.expect_navigation():
+                            page.click(screen.submit)
                     page.wait_for_load_state("load")
+                    if screen.who not in (None, "tablet"):  # still signed in
+                        assert "/staff/login" not in page.url, (screen.name, page.url)
+                    if screen.shows:
+                        assert page.locator(screen.shows).count(), (screen.name, page.url)
                     problems = _violations(page)
                     overflow = page.evaluate(_OVERFLOW)
                     if overflow:

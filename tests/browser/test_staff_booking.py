@@ -72,7 +72,7 @@ def test_without_a_marriage_the_ceremony_is_refused_on_the_page(site, new_page):
         page.fill(f"#applicants-{index}-id_number", person["id"])
         page.fill(f"#applicants-{index}-phone", person["phone"])
     page.get_by_role("button", name="确认预约").tap()
-    refusal = page.locator(".flash-error", has_text="请先预约同一天的结婚登记")
+    refusal = page.locator("#error-summary", has_text="请先预约同一天的结婚登记")
     refusal.wait_for()
     assert "/apply" in page.url
     watch.assert_clean()
