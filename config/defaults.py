@@ -13,6 +13,10 @@ ENV_NAME = "development"
 SQLALCHEMY_DATABASE_URI = None  # from DATABASE_URL; default: sqlite under instance/
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 SQLITE_BUSY_TIMEOUT_MS = 30000
+# SQLite: writers of write_transaction() queue on an flock() of `<database>-writer.lock` and
+# the next one is woken as the lock is let go, instead of polling in SQLite's busy handler;
+# they wait at most SQLITE_BUSY_TIMEOUT_MS (then a 503). False: the busy handler alone.
+SQLITE_WRITER_QUEUE = True
 # On in the tests (tests/conftest.py, tests/support/live.py): a request that writes after
 # reading in a deferred SQLite transaction fails loudly (core.database.DeferredWriteAfterRead)
 # instead of rarely, as "database is locked".

@@ -1,15 +1,22 @@
-"""Database wiring: SQLite pragmas and IMMEDIATE write transactions; one write-transaction
-helper that every service uses for a change that must be atomic."""
+"""Database wiring: SQLite pragmas, IMMEDIATE write transactions and the queue their writers
+wait in; one write-transaction helper that every service uses for a change that must be
+atomic."""
 
+import fcntl
 import logging
+import os
+import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core.extensions import db
 
@@ -30,21 +37,206 @@ def configure_engine(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
-def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+# --- SQLite: the writers' queue ---------------------------------------------------------
+# BEGIN IMMEDIATE that finds the write lock taken sleeps in SQLite's busy handler, which
+# polls with growing sleeps (up to 100 ms): the lock is often free long before the writer
+# looks again, so under contention the slowest writers wait far longer than the work takes.
+# Instead, each IMMEDIATE writer first takes an exclusive flock() on a file beside the
+# database and keeps it until its transaction has ended: the kernel queues the waiters and
+# wakes one the moment the holder lets go, across threads and processes alike (a flock
+# belongs to an open file description, and each DBAPI connection opens its own).
+
+WRITER_LOCK = "xiyue_writer_lock"  # the connection record's info key of its WriterLock
+
+# The WriterLock holding each lock file in this process, by path (at most one can: the
+# flock is exclusive). Weak: a lock dropped with its connection is no holder any more.
+_holders: "weakref.WeakValueDictionary[str, WriterLock]" = weakref.WeakValueDictionary()
+
+
+def _writer_lock_path(url: URL) -> str | None:
+    """`<database file>-writer.lock`; None for an in-memory database (nothing to share)."""
+    database = url.database or ""
+    if url.query.get("mode") == "memory" or "mode=memory" in database:
+        return None
+    if database.startswith("file:"):  # an SQLite URI filename (?uri=true)
+        database = unquote(urlsplit(database).path)
+    if database in ("", ":memory:"):
+        return None
+    return os.path.realpath(database) + "-writer.lock"
+
+
+class WriterLockTimeout(OperationalError):
+    """The write lock stayed taken for the whole busy timeout. An OperationalError like the
+    busy handler's "database is locked", so that the app answers it the same way (503)."""
+
+
+class WriterLock:
+    """One DBAPI connection's handle on the lock file: its own open file description."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd: int | None = self._open()
+        self.held = False
+        self.owner: int | None = None  # the thread that holds it
+        self.ticket = 0  # counts acquisitions: a late release of an earlier one does nothing
+
+    def _open(self) -> int:
+        # read-only is enough for flock(); O_CLOEXEC keeps it out of child processes
+        return os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+
+    def acquire(self, timeout: float) -> int | None:
+        """Wait (at most `timeout` seconds) for the lock; the ticket to release it with, or
+        None when this connection does not queue (see below)."""
+        if self.fd is None:  # closed (a detached connection): SQLite's busy handler alone
+            return None
+        me = threading.get_ident()
+        holder = _holders.get(self.path)
+        if holder is not None and holder is not self and holder.owner == me:
+            # This thread is inside a write transaction on another connection to the same
+            # database: waiting for its own lock would hang forever. Go straight to BEGIN
+            # IMMEDIATE, whose busy handler fails after the busy timeout, as before.
+            return None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: one syscall
+        except BlockingIOError:
+            self._wait(timeout)
+        self.held, self.owner = True, me
+        self.ticket += 1
+        _holders[self.path] = self
+        return self.ticket
+
+    def _wait(self, timeout: float) -> None:
+        """A blocking flock() has no timeout: a helper thread makes it while this one waits
+        at most `timeout` for it. When time is up, the helper keeps that descriptor and
+        closes it once it gets the lock (which lets go of it at once), and this connection
+        opens a new one."""
+        fd, got, guard = self.fd, threading.Event(), threading.Lock()
+        state = {"abandoned": False, "error": None}
+
+        def wait() -> None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as error:
+                state["error"] = error
+            with guard:
+                if state["abandoned"]:
+                    os.close(fd)
+                else:
+                    got.set()
+
+        threading.Thread(target=wait, name="sqlite-writer-wait", daemon=True).start()
+        got.wait(timeout)
+        with guard:
+            if not got.is_set():  # the helper may still win the lock: it lets go of it then
+                state["abandoned"] = True
+                self.fd = self._open()
+                log.warning("waited %g s for the SQLite write lock %s; giving up",
+                            timeout, self.path)
+                raise WriterLockTimeout(
+                    "BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+                        f"database is locked: waited {timeout:g} s for the write lock"))
+        if state["error"] is not None:
+            raise state["error"]
+
+    def release(self, ticket: int | None = None) -> None:
+        """Let the next writer in; with a ticket, only if that acquisition still holds it."""
+        if not self.held or (ticket is not None and ticket != self.ticket):
+            return
+        self.held, self.owner = False, None
+        if _holders.get(self.path) is self:
+            del _holders[self.path]
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self.release()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __del__(self) -> None:
+        # a connection dropped without the pool's close event: closing the descriptor
+        # releases a lock still held
+        fd = getattr(self, "fd", None)  # None too when __init__ could not open the file
+        if fd is not None:
+            os.close(fd)
+
+
+def _held_writer_lock(connection) -> tuple[WriterLock, int] | None:
+    """The WriterLock this connection's transaction took, and its ticket."""
+    lock = connection.info.get(WRITER_LOCK)
+    if lock is None or not lock.held or lock.owner != threading.get_ident():
+        return None
+    return lock, lock.ticket
+
+
+def _sqlite_writer_queue(engine: Engine, lock_path: str) -> None:
+    """Open each connection's WriterLock, and let go of it whenever a connection leaves
+    use with it still held. SQLAlchemy's commit and rollback events come BEFORE the DBAPI
+    commit or rollback: letting the next writer in there would send it into the busy
+    handler. write_transaction() lets go once session.commit()/rollback() has returned; the
+    pool events below are the safety net for connections that end otherwise."""
+
+    @event.listens_for(engine, "connect")
+    def open_lock(_dbapi_connection, record):
+        try:
+            record.info[WRITER_LOCK] = WriterLock(lock_path)
+        except OSError as error:  # a read-only directory, say: SQLite's busy handler alone
+            log.warning("cannot open the SQLite writer lock %s (%s); writers will not queue",
+                        lock_path, error)
+
+    @event.listens_for(engine, "checkin")
+    def release_lock(_dbapi_connection, record):
+        # checkin comes after the pool's reset (its rollback), unlike the reset event
+        lock = record.info.get(WRITER_LOCK)
+        if lock is not None:
+            lock.release()
+
+    @event.listens_for(engine, "close")
+    def close_lock(_dbapi_connection, record):
+        # fires just before the DBAPI connection closes (invalidated, recycled, disposed)
+        lock = record.info.pop(WRITER_LOCK, None)
+        if lock is not None:
+            lock.close()
+
+    @event.listens_for(engine, "detach")
+    def close_detached_lock(_dbapi_connection, record):
+        # close_detached later gets only the sqlite3 connection, which can carry neither
+        # attributes nor weak references to find its lock: let go of it now
+        lock = record.info.pop(WRITER_LOCK, None)
+        if lock is not None:
+            lock.close()
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int, writer_queue: bool) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
+        # WAL: readers never wait for the writer. synchronous=NORMAL: a commit is not synced
+        # to disk by itself (WAL checkpoints are); a power cut may lose the last commits,
+        # but never corrupts the database (docs/deploy.md §8).
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    lock_path = _writer_lock_path(engine.url) if writer_queue else None
+    if lock_path is not None:
+        _sqlite_writer_queue(engine, lock_path)
+
     @event.listens_for(engine, "begin")
     def on_begin(connection):
         immediate = connection.get_execution_options().get(IMMEDIATE)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        lock = connection.info.get(WRITER_LOCK) if immediate else None
+        ticket = lock.acquire(busy_timeout_ms / 1000) if lock is not None else None
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        except BaseException:
+            if ticket is not None:
+                lock.release(ticket)
+            raise
         connection.info[_TRANSACTION] = {"immediate": bool(immediate), "read": False}
 
 
@@ -97,7 +289,8 @@ def _check_deferred_writes(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def on_end(connection):
-        connection.info.pop(_TRANSACTION, None)
+        if not connection.invalidated:  # its info went with the DBAPI connection
+            connection.info.pop(_TRANSACTION, None)
 
 
 def _end_session(_error: BaseException | None) -> None:
@@ -123,7 +316,8 @@ def init_database(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
-            _sqlite_pragmas(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+            _sqlite_pragmas(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"],
+                            app.config["SQLITE_WRITER_QUEUE"])
             if app.config.get("SQLITE_CHECK_DEFERRED_WRITES"):
                 _check_deferred_writes(engine)
 
@@ -132,17 +326,21 @@ def init_database(app: Flask) -> None:
 def write_transaction() -> Iterator:
     """A transaction that takes the write lock at its start on SQLite (BEGIN IMMEDIATE), so
     that a read-then-write never fails half way; PostgreSQL runs it as usual. Commits on
-    success and rolls back on any exception."""
+    success and rolls back on any exception. On SQLite its writers queue for the lock
+    (SQLITE_WRITER_QUEUE); the next one is let in once the commit or rollback is done."""
     session = db.session()  # the scoped session proxies neither in_transaction nor connection options
     if session.in_transaction():
         session.commit()
-    session.connection(execution_options={IMMEDIATE: True})
+    held = _held_writer_lock(session.connection(execution_options={IMMEDIATE: True}))
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        if held is not None:  # usually released already, as the session returned the connection
+            held[0].release(held[1])
 
 
 def is_postgres() -> bool:
