@@ -17,6 +17,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30000
 # the next one is woken as the lock is let go, instead of polling in SQLite's busy handler;
 # they wait at most SQLITE_BUSY_TIMEOUT_MS (then a 503). False: the busy handler alone.
 SQLITE_WRITER_QUEUE = True
+# PostgreSQL: a pooled connection is replaced after this many seconds (-1: never), before a
+# server or firewall idle timeout can drop it; one dropped meanwhile is noticed at checkout.
+DATABASE_POOL_RECYCLE_SECONDS = 1800
 # On in the tests (tests/conftest.py, tests/support/live.py): a request that writes after
 # reading in a deferred SQLite transaction fails loudly (core.database.DeferredWriteAfterRead)
 # instead of rarely, as "database is locked".

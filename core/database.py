@@ -1,10 +1,11 @@
 """Database wiring: SQLite pragmas, IMMEDIATE write transactions and the queue their writers
-wait in; one write-transaction helper that every service uses for a change that must be
-atomic."""
+wait in; PostgreSQL's check of pooled connections at checkout; one write-transaction helper
+that every service uses for a change that must be atomic."""
 
 import fcntl
 import logging
 import os
+import select
 import sqlite3
 import threading
 import weakref
@@ -16,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 from core.extensions import db
 
@@ -33,7 +34,11 @@ def configure_engine(app: Flask) -> None:
         connect_args.setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
         options["connect_args"] = connect_args
     else:
-        options.setdefault("pool_pre_ping", True)
+        # No pool_pre_ping (a SELECT 1 round trip at every checkout): connections are
+        # replaced before the server or a firewall drops them, and one it closed meanwhile is
+        # noticed at checkout without a round trip (_replace_dead_connections_at_checkout).
+        # An explicit pool_pre_ping in SQLALCHEMY_ENGINE_OPTIONS still applies.
+        options.setdefault("pool_recycle", app.config["DATABASE_POOL_RECYCLE_SECONDS"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
@@ -309,6 +314,41 @@ def _end_session(_error: BaseException | None) -> None:
             db.session.registry.clear()
 
 
+# --- PostgreSQL: dead connections replaced at checkout ------------------------------------
+_RETURNED = "xiyue_returned"  # the connection record's info key: it has been used and returned
+
+
+def _socket_readable(fd: int) -> bool:
+    if hasattr(select, "poll"):  # no FD_SETSIZE limit
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def _replace_dead_connections_at_checkout(engine: Engine) -> None:
+    """Pessimistic disconnect handling without pool_pre_ping's round trip: an idle
+    connection, outside any transaction, has nothing to read unless the server hung up or
+    announced that it is terminating the session (pg_terminate_backend, a restart,
+    idle_session_timeout). Such a connection raises DisconnectionError at checkout: the
+    pool then replaces it with a new connection and runs this check again on that one
+    (twice in all, then the checkout fails). A server that vanished without a word (a host
+    lost, a network cut) is not seen here; the statement fails and the app answers 503."""
+
+    @event.listens_for(engine, "checkin")
+    def mark_returned(_dbapi_connection, record):
+        record.info[_RETURNED] = True  # the info dict is emptied when the connection is replaced
+
+    @event.listens_for(engine, "checkout")
+    def check(dbapi_connection, record, _proxy):
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("the connection was closed or broken while pooled")
+        # a connection just made is not checked (as pool_pre_ping skips it): nothing could
+        # have happened to it yet, and its socket may still hold the end of the handshake
+        if record.info.get(_RETURNED) and _socket_readable(dbapi_connection.fileno()):
+            raise DisconnectionError("the server closed the connection while it was pooled")
+
+
 def init_database(app: Flask) -> None:
     """Called after db.init_app: teardown functions run last-registered first, so
     _end_session runs before Flask-SQLAlchemy's."""
@@ -320,6 +360,8 @@ def init_database(app: Flask) -> None:
                             app.config["SQLITE_WRITER_QUEUE"])
             if app.config.get("SQLITE_CHECK_DEFERRED_WRITES"):
                 _check_deferred_writes(engine)
+        elif engine.dialect.name == "postgresql":
+            _replace_dead_connections_at_checkout(engine)
 
 
 @contextmanager
