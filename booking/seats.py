@@ -8,7 +8,7 @@ racing to create the same row both end up with it (ON CONFLICT on the slot's uni
 The CHECK constraint `booked <= capacity` stands behind all of it. Callers run these
 inside `core.database.write_transaction()`.
 
-A new booking takes its seat with one statement (`take_seat_at`): an INSERT of the row with
+A new booking takes its seat with one statement (`TAKE_SEAT_SQL`): an INSERT of the row with
 one seat taken that, when the row exists, becomes the conditional UPDATE instead
 (`ON CONFLICT (office_id, service_code, date, start) DO UPDATE … WHERE slots.booked <
 capacity RETURNING id`): a row back means the seat was taken, none means the slot is full.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer, String, bindparam, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from booking.errors import BookingError, tr
@@ -57,38 +57,21 @@ def ensure_slot(office_id: int, service_code: str, day: date, start: str, end: s
     return slot_id
 
 
-def _slot_full() -> BookingError:
+def slot_full() -> BookingError:
     return BookingError(409, "slot_full", tr("该时段已约满，请选择其他时段。"), field="start")
 
 
-# The same SQL on PostgreSQL and SQLite (3.35+: upsert and RETURNING); a text statement, so
-# that SQLAlchemy compiles it once (a dialect's ON CONFLICT insert is never cached).
-_TAKE_SEAT = text(
+# One seat of :capacity (today's configured seats, which the row then records), the slot row
+# created on first use: a row back (its id) means the seat was taken, none that the slot is
+# full. The same SQL on PostgreSQL and SQLite (3.35+: upsert and RETURNING), with :name
+# placeholders; booking.hotpath sends it.
+TAKE_SEAT_SQL = (
     'INSERT INTO slots (office_id, service_code, date, start, "end", capacity, booked) '
     "VALUES (:office_id, :service_code, :date, :start, :end, :capacity, 1) "
     "ON CONFLICT (office_id, service_code, date, start) DO UPDATE "
     "SET booked = slots.booked + 1, capacity = excluded.capacity "
     "WHERE slots.booked < excluded.capacity "
-    "RETURNING id"
-).bindparams(bindparam("office_id", type_=Integer), bindparam("service_code", type_=String),
-             bindparam("date", type_=Date), bindparam("start", type_=String),
-             bindparam("end", type_=String), bindparam("capacity", type_=Integer)
-             ).columns(id=Integer)
-
-
-def take_seat_at(office_id: int, service_code: str, day: date, start: str, end: str,
-                 capacity: int) -> int:
-    """Take one seat of `capacity` (today's configured seats, which the row then records) in
-    the slot, creating its row on first use, in one statement; the slot row's id. 409
-    slot_full when none is left."""
-    if capacity <= 0:
-        raise _slot_full()
-    slot_id = db.session.execute(_TAKE_SEAT, {
-        "office_id": office_id, "service_code": service_code, "date": day, "start": start,
-        "end": end, "capacity": capacity}).scalar()
-    if slot_id is None:  # the row exists and its condition failed: no seat changed hands
-        raise _slot_full()
-    return slot_id
+    "RETURNING id")
 
 
 def take_seat(slot_id: int, capacity: int) -> None:
@@ -99,7 +82,7 @@ def take_seat(slot_id: int, capacity: int) -> None:
         .values(booked=Slot.booked + 1, capacity=capacity)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise _slot_full()
+        raise slot_full()
 
 
 def free_seat(slot_id: int) -> None:

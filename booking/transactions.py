@@ -8,20 +8,18 @@ applicant rows (inserted in ascending hash order).
 
 from __future__ import annotations
 
-import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import bindparam, literal_column, null, select, union_all, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.availability import bookable_spec
 from booking.cache import OfficeInfo, ServiceInfo, office_info_by_code
 from booking.codes import new_code, new_token
 from booking.errors import BookingError, invalid, tr
+from booking.hotpath import Booking, Outcomes, Sender
 from booking.models import Applicant, Appointment
 from booking.queries import active_office_info, offered_service_info, office_by_code, service_for
 from booking.rules import (
@@ -30,12 +28,11 @@ from booking.rules import (
     check_eligibility,
     check_no_show_block,
     first_error,
-    no_show_days_query,
     no_show_horizon,
     parse_applicants,
     slot_started,
 )
-from booking.seats import ensure_slot, free_seat, take_seat, take_seat_at
+from booking.seats import ensure_slot, free_seat, slot_full, take_seat
 from booking.serialize import status_label
 from booking.sms import applicant_phones, queue_to_applicants, sms_body
 from core.audit import record_audit
@@ -44,7 +41,7 @@ from core.database import write_transaction
 from core.extensions import db
 from core.privacy import encrypt, mask_id, secret_hash
 from hours.calendar import SlotSpec
-from notify.outbox import phone_hash, queue_sms
+from notify.outbox import message_row, sendable_phone
 from offices.models import Office, Service
 
 log = logging.getLogger(__name__)
@@ -52,7 +49,7 @@ log = logging.getLogger(__name__)
 
 # --- booking -------------------------------------------------------------------------------
 
-def book(payload: dict, language: str = "zh_CN", by=None) -> Appointment:
+def book(payload: dict, language: str = "zh_CN", by=None) -> Booked:
     """Book from a docs/api.md §3 body. Raises BookingError with the contract's codes.
     `by`: the staff member booking for the couple (电话预约/现场代约, docs/api.md §3.8): the
     same rules and seats, channel "staff", audited, and phones may be left out."""
@@ -77,7 +74,7 @@ def book(payload: dict, language: str = "zh_CN", by=None) -> Appointment:
 
 def book_parsed(office: Office | OfficeInfo, service: Service | ServiceInfo, day: date,
                 start: str, applicants: list, language: str = "zh_CN",
-                by=None) -> Appointment:
+                by=None) -> Booked:
     """Book for parsed applicants. One transaction of a few statements: the no-show and
     already-booked checks (one query), the seat (one conditional statement), the
     appointment, its applicants, and the confirmation SMS in the outbox. `by`: the staff
@@ -94,6 +91,36 @@ def book_parsed(office: Office | OfficeInfo, service: Service | ServiceInfo, day
         except _CodeTaken:  # one in about 10¹² per appointment already made: a new code
             continue
     raise RuntimeError("could not find a free appointment code")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class BookedApplicant:
+    name: str
+    id_type: str
+    id_masked: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Booked:
+    """An appointment just booked, as its answer and confirmation show it: made from what
+    was inserted, so that nothing is read back and no ORM object is built on the booking
+    path (both cost a rush measurable CPU: bench/RESULTS.md). Its attributes are the
+    Appointment's of the same names; `db.session.get(Appointment, booked.id)` loads the row
+    for a caller that goes on to change it."""
+
+    id: int
+    code: str
+    token: str
+    office_id: int
+    service_code: str
+    date: date
+    start: str
+    end: str
+    status: str
+    channel: str
+    language: str
+    applicants: tuple[BookedApplicant, ...]
 
 
 class _CodeTaken(Exception):
@@ -113,8 +140,10 @@ class _Booking:
     language: str
     by: object = None  # the staff member booking for the couple, or None (online)
 
-    def run(self) -> Appointment:
+    def run(self) -> Booked:
         spec = self.spec
+        if spec.capacity <= 0:  # no seats today: the seat's insert would break its CHECK
+            raise slot_full()
         now = utcnow()
         token = new_token()
         values = {
@@ -135,147 +164,78 @@ class _Booking:
                  "phone": item.phone}
                 for position, (item, person)
                 in enumerate(zip(self.applicants, self.people, strict=True))]
-        # The objects the caller gets, made from what is inserted (nothing is read back),
-        # and the confirmation's text: all before the transaction, which then holds the
-        # slot row's lock (SQLite: the database's write lock) only for its statements.
-        appointment = Appointment(**values)
-        appointment.applicants = [Applicant(**row) for row in rows]
-        body = sms_body(appointment, "booking_confirmed")
-        phones = applicant_phones(appointment)
-        with write_transaction():
-            _check_may_book(self.service_code, [p.id_hash for p in self.people], self.today)
-            values["slot_id"] = take_seat_at(self.office_id, self.service_code, self.day,
-                                             spec.start, spec.end, spec.capacity)
-            appointment_id = _insert(Appointment, values, _code_taken)
-            for row in rows:
-                row["appointment_id"] = appointment_id
-            # one statement, the rows in hash order (a fixed lock order)
-            ids = _insert_rows(Applicant, sorted(rows, key=lambda r: r["id_hash"]),
-                               _booked_meanwhile)
-            dedupe = f"booking_confirmed:{appointment_id}"
-            messages = []
-            for phone in phones:
-                # The appointment is new in this transaction: no earlier message can carry
-                # its dedupe key, so the key is stored without asking the outbox first.
-                message = queue_sms(phone, body, "booking_confirmed")
-                if message is not None:
-                    message.dedupe_key = f"{dedupe}:{phone_hash(phone)}"[:128]
-                    messages.append(message)
-            _write_queued(messages)
+        booked = Booked(
+            id=0, code=values["code"], token=token, office_id=self.office_id,
+            service_code=self.service_code, date=self.day, start=spec.start, end=spec.end,
+            status="booked", channel=values["channel"], language=self.language,
+            applicants=tuple(BookedApplicant(row["name"], row["id_type"], row["id_masked"],
+                                             row["phone"]) for row in rows))
+        # The confirmation's text and rows before the transaction, which then holds the slot
+        # row's lock (SQLite: the database's write lock) only for its statements.
+        body = sms_body(booked, "booking_confirmed")
+        messages = []
+        for phone in applicant_phones(booked):
+            phone = sendable_phone(phone, "booking_confirmed")
+            if phone is not None:
+                messages.append(message_row(phone, body, "booking_confirmed", None))
+        hashes = [p.id_hash for p in self.people]
+
+        def judge(no_show_days: dict, already_booked: bool) -> None:
+            check_no_show_block(hashes, self.today, no_show_days)
+            if already_booked:
+                raise _already_booked()
+
+        booking = Booking(
+            service_code=self.service_code, hashes=sorted(set(hashes)),
+            horizon=no_show_horizon(self.today),
+            seat={"office_id": self.office_id, "service_code": self.service_code,
+                  "date": self.day, "start": spec.start, "end": spec.end,
+                  "capacity": spec.capacity},
+            appointment=values,
+            applicants=sorted(rows, key=lambda r: r["id_hash"]),  # the lock order
+            messages=messages)
+        with write_transaction() as session:
+            appointment_id = Sender(session.connection()).book(
+                booking, Outcomes(judge, slot_full, _explain_unique))
             if self.by is not None:  # who booked for the couple (电话预约/现场代约)
                 record_audit(self.by, "appointment.book", f"appointment:{appointment_id}",
-                             office_id=self.office_id, code=appointment.code,
+                             office_id=self.office_id, code=booked.code,
                              service=self.service_code, date=self.day.isoformat(),
                              start=spec.start, sms=len(messages))
-        appointment.id = appointment_id
-        appointment.slot_id = values["slot_id"]
-        for applicant in appointment.applicants:
-            applicant.id = ids[applicant.position]
-            applicant.appointment_id = appointment_id
-        make_transient_to_detached(appointment)
-        for applicant in appointment.applicants:
-            make_transient_to_detached(applicant)
-        db.session.add(appointment)  # persistent, as if loaded: no statement
+        booked = replace(booked, id=appointment_id)
         log.info("appointment %s booked: office %s, %s %s %s", appointment_id,
                  self.office_code, self.service_code, self.day.isoformat(), spec.start)
-        return appointment
+        return booked
 
 
-def _write_queued(messages: list) -> None:
-    """INSERT the messages `queue_sms` queued (what to send, to whom, whether at all stay
-    its decisions) in one executemany, instead of the ORM's unit of work at commit, which
-    costs a booking about a millisecond more. Only messages still pending in the session;
-    they leave it (no caller keeps them)."""
-    pending = [m for m in messages if m in db.session.new]
-    if not pending:
-        return
-    table = type(pending[0]).__table__
-    rows = []
-    for message in pending:
-        db.session.expunge(message)
-        # the columns the message has values for; the table's defaults fill the rest
-        rows.append({column.key: value for column in table.columns
-                     if (value := getattr(message, column.key)) is not None})
-    for keys in {tuple(row) for row in rows}:  # one statement per set of columns (one)
-        db.session.execute(table.insert(), [row for row in rows if tuple(row) == keys])
-
-
-def _violates_unique(error: IntegrityError, column: str) -> bool:
-    """The error is a unique constraint of a column named `column` (PostgreSQL: SQLSTATE
-    23505 and the constraint's name; SQLite: "UNIQUE constraint failed: table.column")."""
-    orig = error.orig
+def _violates_unique(orig: Exception, table: str, column: str) -> bool:
+    """The driver's integrity error is the unique constraint of `table` whose first column
+    is `column` (PostgreSQL: SQLSTATE 23505, the table, and the constraint's name
+    uq_<table>_<columns>; SQLite: "UNIQUE constraint failed: table.column")."""
     if getattr(orig, "sqlstate", None) == "23505":
-        return column in (getattr(getattr(orig, "diag", None), "constraint_name", None) or "")
+        diag = getattr(orig, "diag", None)
+        return (getattr(diag, "table_name", None) == table
+                and (getattr(diag, "constraint_name", None) or "").startswith(
+                    f"uq_{table}_{column}"))
     text = str(orig)
-    return "UNIQUE constraint failed" in text and f".{column}" in text
+    return "UNIQUE constraint failed" in text and f"{table}.{column}" in text
 
 
-def _code_taken(error: IntegrityError) -> Exception | None:
-    if _violates_unique(error, "code") or _violates_unique(error, "token"):
+def _explain_unique(error: Exception) -> Exception | None:
+    """What a unique constraint refusing a booking's row means: its random code or token
+    exists already (one in about 10¹² per appointment made: try again with new ones), or
+    one of the people booked this service since the check (the unique active_hash)."""
+    if (_violates_unique(error, "appointments", "code")
+            or _violates_unique(error, "appointments", "token_hash")):
         return _CodeTaken()
+    if _violates_unique(error, "applicants", "active_hash"):
+        return _already_booked()
     return None
-
-
-def _booked_meanwhile(error: IntegrityError) -> Exception | None:
-    # one of them booked this service since the check (the unique active_hash)
-    return _already_booked() if _violates_unique(error, "active_hash") else None
-
-
-@functools.cache
-def _insert_statement(model, returning: str):
-    table = model.__table__
-    return table.insert().returning(*(table.c[name] for name in returning.split()))
-
-
-def _insert(model, values: dict, explain) -> int:
-    """INSERT one row; its id. An IntegrityError becomes what `explain` makes of it."""
-    try:
-        return db.session.execute(_insert_statement(model, "id"), values).scalar_one()
-    except IntegrityError as error:
-        raise (explain(error) or error) from None
-
-
-def _insert_rows(model, rows: list[dict], explain) -> dict[int, int]:
-    """INSERT the rows in one statement (in their order); {position: id}."""
-    try:
-        return dict(db.session.execute(_insert_statement(model, "position id"), rows).all())
-    except IntegrityError as error:
-        raise (explain(error) or error) from None
 
 
 def _already_booked() -> BookingError:
     return BookingError(409, "already_booked", tr(
         "申请人已有一个未办结的同类业务预约；如需更改，请使用原预约的管理链接改约或取消。"))
-
-
-@functools.cache
-def _may_book_query():
-    """The people's no-shows that can still block them, and their active bookings of the
-    service: one statement (two index look-ups), built once."""
-    no_shows = no_show_days_query().add_columns(literal_column("'no_show'"))
-    taken = select(Applicant.active_hash, null(), literal_column("'taken'")).where(
-        Applicant.service_code == bindparam("service_code"),
-        Applicant.active_hash.in_(bindparam("hashes", expanding=True)))
-    return union_all(no_shows, taken)
-
-
-def _check_may_book(service_code: str, hashes: list[str], today: date) -> None:
-    """The no-show block (422 not_eligible) and an active booking of the same service (409
-    already_booked), in that order, from one query. The unique (active_hash,
-    service_code) constraint stands behind the second: two bookings racing past this
-    check cannot both insert their applicants."""
-    no_show_days: dict[str, list[date]] = {}
-    already = False
-    for id_hash, day, what in db.session.execute(_may_book_query(), {
-            "hashes": sorted(set(hashes)), "horizon": no_show_horizon(today),
-            "service_code": service_code}):
-        if what == "taken":
-            already = True
-        else:
-            no_show_days.setdefault(id_hash, []).append(day)
-    check_no_show_block(hashes, today, no_show_days)
-    if already:
-        raise _already_booked()
 
 
 def _parse_date(value: object) -> date:

@@ -42,18 +42,24 @@ def _masked(value):
 
 
 try:
-    from gunicorn.glogging import Logger
+    from gunicorn.glogging import Logger, SafeAtoms
 except ImportError:  # pragma: no cover - gunicorn is a dependency; the CLI runs without it
-    Logger = object  # type: ignore[assignment,misc]
+    Logger = SafeAtoms = object  # type: ignore[assignment,misc]
+
+
+class MaskedAtoms(SafeAtoms):  # type: ignore[misc,valid-type]
+    """gunicorn's access-log atoms, each masked as the format takes it: a request's atoms
+    hold every header and environ variable, and the format uses a handful of them."""
+
+    def __getitem__(self, key):
+        return _masked(super().__getitem__(key))
 
 
 class MaskingLogger(Logger):  # type: ignore[misc,valid-type]
     """gunicorn's logger: the access log's atoms (%(r)s, %(U)s, %(q)s, %(f)s, every
     %({header}i) and %({variable}e)) and the error log's arguments, secrets masked."""
 
-    def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
-        return {key: _masked(value) for key, value in atoms.items()}
+    atoms_wrapper_class = MaskedAtoms
 
     def _log_masked(self, method, msg, *args, **kwargs):
         return method(_masked(msg), *(_masked(arg) for arg in args), **kwargs)

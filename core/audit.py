@@ -1,5 +1,6 @@
 """The audit log (有据可查): every staff action, with who, when and what."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import has_request_context, request
@@ -25,6 +26,19 @@ class AuditEntry(db.Model):
     target: Mapped[str] = mapped_column(String(128), default="")  # e.g. "ticket:42"
     details: Mapped[dict] = mapped_column(JSON, default=dict)  # never an ID number
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted, as an audit entry records them: taken from the staff member before a
+    write transaction, whose first commit would otherwise make the entry reload the user."""
+
+    id: int | None
+    username: str
+
+
+def audit_actor(user) -> Actor:
+    return Actor(getattr(user, "id", None), getattr(user, "username", "") or "")
 
 
 def record_audit(user, action: str, target: str = "", office_id: int | None = None,

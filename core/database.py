@@ -369,20 +369,36 @@ def write_transaction() -> Iterator:
     """A transaction that takes the write lock at its start on SQLite (BEGIN IMMEDIATE), so
     that a read-then-write never fails half way; PostgreSQL runs it as usual. Commits on
     success and rolls back on any exception. On SQLite its writers queue for the lock
-    (SQLITE_WRITER_QUEUE); the next one is let in once the commit or rollback is done."""
+    (SQLITE_WRITER_QUEUE); the next one is let in once the commit or rollback is done.
+
+    Everything loaded before it is expired as it begins, so that what it reads, it reads
+    under its lock. Its own commit expires nothing: what it read and wrote is current as of
+    that commit, and the answer built from those objects next needs no reloading (a call
+    at a window saved two round trips that way)."""
     session = db.session()  # the scoped session proxies neither in_transaction nor connection options
     if session.in_transaction():
         session.commit()
+    else:
+        session.expire_all()
     held = _held_writer_lock(session.connection(execution_options={IMMEDIATE: True}))
     try:
         yield session
-        session.commit()
+        _commit_keeping_loaded(session)
     except BaseException:
         session.rollback()
         raise
     finally:
         if held is not None:  # usually released already, as the session returned the connection
             held[0].release(held[1])
+
+
+def _commit_keeping_loaded(session) -> None:
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 def is_postgres() -> bool:

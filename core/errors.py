@@ -150,7 +150,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(InterfaceError)
     def handle_database_down(error: DBAPIError):
         # The database is unreachable or busy: say so, and let the pool reconnect on the next
-        # request (pool_pre_ping) — no restart needed. The page is plain: rendering the
+        # request (a connection the server closed is replaced at checkout:
+        # core.database) — no restart needed. The page is plain: rendering the
         # layout would ask the database for the logged-in user again.
         log.error("database unavailable on %s: %s", _where(), type(error.orig).__name__)
         _discard_session()

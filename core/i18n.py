@@ -1,6 +1,7 @@
 """Language: Chinese first, English on request (a cookie set by the visible switch, or
 ?lang=en). Message ids are the Chinese text; translations/en holds the English."""
 
+from babel import Locale
 from flask import Flask, current_app, has_request_context, request, request_started
 from flask_babel import get_locale, refresh
 from markupsafe import Markup
@@ -15,19 +16,35 @@ def N_(text: str) -> str:
     return text
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    config = current_app.config
     if not has_request_context():  # CLI, scheduler jobs: Chinese
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    languages = current_app.config["LANGUAGES"]
+        return _locale(config["BABEL_DEFAULT_LOCALE"])
     chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
-    if chosen in languages:
-        return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if chosen in config["LANGUAGES"]:
+        return _locale(chosen)
+    return _locale(config["BABEL_DEFAULT_LOCALE"])
+
+
+_LOCALES: dict[str, Locale] = {}  # code → Locale, parsed once per process
+_CODES: dict[Locale, str] = {}  # and back, without formatting the Locale each time
+
+
+def _locale(code: str) -> Locale:
+    """The Locale of `code`. flask_babel takes a Locale as it is; a code it would parse
+    again on every request (a look-up in Babel's data)."""
+    locale = _LOCALES.get(code)
+    if locale is None:
+        locale = _LOCALES[code] = Locale.parse(code)
+        _CODES[locale] = code
+    return locale
 
 
 def current_language() -> str:
     """'zh_CN' or 'en' for the current request."""
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    locale = get_locale()
+    code = _CODES.get(locale) if locale is not None else None
+    return code or str(locale or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def html_lang() -> str:

@@ -39,12 +39,19 @@ def _derived_key(secret: str, purpose: str) -> bytes:
 
 def _key_texts() -> tuple[str, ...]:
     """The configured keys, newest first."""
-    keys = current_app.config.get("ID_ENCRYPTION_KEYS") or []
+    config = current_app.config
+    keys = config.get("ID_ENCRYPTION_KEYS") or []
+    return _parsed_keys(keys if isinstance(keys, str) else tuple(keys), config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_keys(keys: str | tuple, secret_key: str) -> tuple[str, ...]:
+    """The keys as `_key_texts` gives them, worked out once per setting: a booking encrypts
+    a dozen values, each of which would otherwise split and derive them again."""
     if isinstance(keys, str):
         keys = [k.strip() for k in keys.split(",") if k.strip()]
     if not keys:  # development and tests: derive from SECRET_KEY
-        keys = [base64.urlsafe_b64encode(_derived_key(current_app.config["SECRET_KEY"],
-                                                      "id-enc")).decode()]
+        keys = [base64.urlsafe_b64encode(_derived_key(secret_key, "id-enc")).decode()]
     return tuple(k.decode() if isinstance(k, bytes) else str(k) for k in keys)
 
 
@@ -92,8 +99,13 @@ def normalise_id(id_number: str) -> str:
 
 
 def _hash_key() -> bytes:
-    key = current_app.config.get("ID_HASH_KEY") or _derived_key(
-        current_app.config["SECRET_KEY"], "id-hash").hex()
+    config = current_app.config
+    return _parsed_hash_key(config.get("ID_HASH_KEY"), config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_hash_key(key: str | bytes | None, secret_key: str) -> bytes:
+    key = key or _derived_key(secret_key, "id-hash").hex()
     return key.encode() if isinstance(key, str) else key
 
 

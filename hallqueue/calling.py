@@ -16,10 +16,13 @@ transaction holds; on SQLite (which ignores FOR UPDATE) the statement runs insid
 one office also take turns on PostgreSQL (see `_serialise_calls`).
 """
 
-from sqlalchemy import func, select, text, update
+import functools
 
+from sqlalchemy import bindparam, func, select, text, update
+
+from booking.cache import office_info
 from booking.models import Appointment
-from core.audit import record_audit
+from core.audit import audit_actor, record_audit
 from core.clock import utcnow
 from core.database import write_transaction
 from core.errors import ApiError, InvalidRequest
@@ -34,15 +37,21 @@ from offices.models import Office, Window
 OUTCOMES = ("registered", "refused")
 
 
-def _claim_statement(window: Window, staff, day, now):
+@functools.cache
+def _claim_statement():
+    """The claim, built once (with its anchor join and order it takes SQLAlchemy a
+    millisecond to build, inside the turn every call at the office waits for)."""
     waiting, anchor = with_anchor(select(Ticket.id))
-    day_ticket = (waiting.where(*callable_by(window, day))
-                  .order_by(*order_by_clause(anchor)).limit(1)
-                  .with_for_update(of=Ticket, skip_locked=True).scalar_subquery())
+    first = (waiting.where(*callable_by(bindparam("at_office"), bindparam("day"),
+                                        bindparam("services", expanding=True),
+                                        bindparam("for_window")))
+             .order_by(*order_by_clause(anchor)).limit(1)
+             .with_for_update(of=Ticket, skip_locked=True).scalar_subquery())
     return (update(Ticket)
-            .where(Ticket.id == day_ticket, Ticket.status == "waiting")
-            .values(status="called", window_id=window.id, called_at=now,
-                    called_by_id=getattr(staff, "id", None), call_count=Ticket.call_count + 1)
+            .where(Ticket.id == first, Ticket.status == "waiting")
+            .values(status="called", window_id=bindparam("calling_window"),
+                    called_at=bindparam("called_at"), called_by_id=bindparam("called_by"),
+                    call_count=Ticket.call_count + 1)
             .returning(Ticket.id)
             .execution_options(synchronize_session=False))
 
@@ -50,7 +59,7 @@ def _claim_statement(window: Window, staff, day, now):
 CALL_LOCK_SPACE = 5701  # pg_advisory_xact_lock(space, office id): this office's calls
 
 
-def _serialise_calls(office: Office) -> None:
+def _serialise_calls(office_id: int) -> None:
     """On PostgreSQL, calls at one office take turns (a transaction-scoped advisory lock;
     SQLite's BEGIN IMMEDIATE does the same). The claim alone is safe without it, but the same
     transaction also marks the next tickets' "near turn" SMS: without turns, those row locks
@@ -58,7 +67,7 @@ def _serialise_calls(office: Office) -> None:
     deadlock with it. A call takes milliseconds, so turns cost nothing a person could see."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :office)"),
-                           {"space": CALL_LOCK_SPACE, "office": office.id})
+                           {"space": CALL_LOCK_SPACE, "office": office_id})
 
 
 def _announce(office: Office, ticket: Ticket, window_number: str, kind: str, now) -> CallEvent:
@@ -88,16 +97,23 @@ def call_next(office: Office, window: Window, staff) -> Ticket | None:
     if not window.services:
         return None
     now = utcnow()
+    # What the transaction needs of the office, window and staff member, read now: its
+    # first commit expires them, and reloading them would cost round trips inside the turn.
+    claim = {"at_office": office.id, "day": office_today(office), "for_window": window.id,
+             "services": list(window.services), "calling_window": window.id,
+             "called_at": now, "called_by": getattr(staff, "id", None)}
+    window_number, actor = window.number, audit_actor(staff)
+    place = office_info(office) or office  # the snapshot: names and time zone, no reload
     with write_transaction():
-        _serialise_calls(office)
-        ticket_id = db.session.execute(_claim_statement(window, staff, office_today(office), now)).scalar()
+        _serialise_calls(claim["at_office"])
+        ticket_id = db.session.execute(_claim_statement(), claim).scalar()
         if ticket_id is None:
             return None
         ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
-        _announce(office, ticket, window.number, "call", now)
-        queue_near_turn_sms(office, ticket.service_code)
-        record_audit(staff, "ticket.call", f"ticket:{ticket.id}", office.id,
-                     number=ticket.number, window=window.number)
+        _announce(place, ticket, window_number, "call", now)
+        queue_near_turn_sms(place, ticket.service_code)
+        record_audit(actor, "ticket.call", f"ticket:{ticket.id}", claim["at_office"],
+                     number=ticket.number, window=window_number)
     return ticket
 
 
@@ -176,7 +192,7 @@ def requeue(office: Office, ticket: Ticket, staff) -> Ticket:
     the "your turn is near" SMS goes out again when due. 409 ticket_not_missed, 422
     wrong_day."""
     with write_transaction():
-        _serialise_calls(office)  # the place is chosen among tickets a call could take
+        _serialise_calls(office.id)  # the place is chosen among tickets a call could take
         db.session.refresh(ticket)
         if ticket.status != "no_show":
             raise ApiError(409, "ticket_not_missed",

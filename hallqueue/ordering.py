@@ -1,5 +1,5 @@
-"""The order in which waiting tickets are called, in SQL (for the claim) and in Python (for
-"people ahead"); both must agree.
+"""The order in which waiting tickets are called, in SQL: the claim, "people ahead" and the
+next tickets shown or told their turn is near all sort by `order_by_clause`.
 
 1. the green channel (绿色通道: elderly, pregnant, disabled, military), booked or not;
 2. tickets transferred back into the queue (they were already served once), oldest
@@ -19,18 +19,18 @@ anchor's fields, right behind the anchor and the tickets requeued behind it befo
 stays where it was put.
 """
 
+import functools
 import math
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import current_app
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from hallqueue.models import Ticket
-from offices.models import Office, Window
+from offices.models import Office
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_SERVICE_MINUTES = 10
 
 
@@ -57,45 +57,59 @@ def with_anchor(statement):
     return statement.outerjoin(anchor, anchor.id == Ticket.requeue_anchor_id), anchor
 
 
-def _place_key(ticket: Ticket) -> tuple:
-    return (0 if ticket.green_channel else 1, 0 if ticket.transferred_at else 1,
-            ticket.transferred_at or _EPOCH, ticket.priority, ticket.slot_start or "",
-            ticket.id)
+def callable_by(office_id, day, services, window_id):
+    """WHERE clause: the waiting tickets on `day` of `services` (a list, or an expanding
+    bind parameter) that the window `window_id` of the office may call."""
+    return (Ticket.office_id == office_id, Ticket.date == day,
+            Ticket.status == "waiting", Ticket.service_code.in_(services),
+            or_(Ticket.target_window_id.is_(None), Ticket.target_window_id == window_id))
 
 
-def sort_key(ticket: Ticket) -> tuple:
-    """The same order as `order_by_clause`, for tickets already loaded."""
-    if ticket.requeue_anchor_id is None:
-        return (*_place_key(ticket), 0.0, ticket.id)
-    anchor = db.session.get(Ticket, ticket.requeue_anchor_id)
-    return (*_place_key(anchor), ticket.requeue_rank or 0.0, ticket.id)
+# The two statements below are built once, with bind parameters: joining the anchor (an
+# alias of tickets) costs SQLAlchemy milliseconds to build, and a call runs them inside the
+# turn that every call at the office waits for.
+_WAITING = (Ticket.office_id == bindparam("office_id"), Ticket.date == bindparam("day"),
+            Ticket.service_code == bindparam("service_code"), Ticket.status == "waiting")
 
 
-def callable_by(window: Window, day: date):
-    """WHERE clause: the waiting tickets `window` may call on `day`."""
-    return (Ticket.office_id == window.office_id, Ticket.date == day,
-            Ticket.status == "waiting", Ticket.service_code.in_(list(window.services or [])),
-            or_(Ticket.target_window_id.is_(None), Ticket.target_window_id == window.id))
+@functools.cache
+def _waiting_in_order_statement():
+    statement, anchor = with_anchor(select(Ticket))
+    return (statement.where(*_WAITING).order_by(*order_by_clause(anchor))
+            .limit(bindparam("limit")))
 
 
-def waiting_in_order(office_id: int, day: date, service_code: str) -> list[Ticket]:
-    """The waiting tickets of one service, first to be called first."""
-    rows = db.session.scalars(
-        select(Ticket).where(Ticket.office_id == office_id, Ticket.date == day,
-                             Ticket.service_code == service_code,
-                             Ticket.status == "waiting")).all()
-    return sorted(rows, key=sort_key)
+@functools.cache
+def _place_statement():
+    anchor = aliased(Ticket)
+    places = (select(Ticket.id, func.row_number().over(
+                  order_by=order_by_clause(anchor)).label("place"))
+              .outerjoin(anchor, anchor.id == Ticket.requeue_anchor_id)
+              .where(*_WAITING).subquery())
+    return select(places.c.place).where(places.c.id == bindparam("ticket_id"))
+
+
+def waiting_in_order(office_id: int, day: date, service_code: str,
+                     limit: int | None = None) -> list[Ticket]:
+    """The waiting tickets of one service, first to be called first; the first `limit` of
+    them (a call loads the few whose turn is near, not the whole hall)."""
+    # -1: no limit on SQLite, which refuses LIMIT NULL; PostgreSQL refuses a negative one
+    no_limit = -1 if db.session.get_bind().dialect.name == "sqlite" else None
+    return list(db.session.scalars(_waiting_in_order_statement(), {
+        "office_id": office_id, "day": day, "service_code": service_code,
+        "limit": no_limit if limit is None else limit}))
 
 
 def people_ahead(ticket: Ticket) -> int:
     """How many waiting tickets of the same service will be called before this one
-    (0 once it is called or finished)."""
+    (0 once it is called or finished): its place in the queue's order, counted by the
+    database (one row back, whatever the number waiting)."""
     if ticket.status != "waiting":
         return 0
-    key = sort_key(ticket)
-    return sum(1 for other in waiting_in_order(ticket.office_id, ticket.date,
-                                                ticket.service_code)
-               if other.id != ticket.id and sort_key(other) < key)
+    place = db.session.scalar(_place_statement(), {
+        "office_id": ticket.office_id, "day": ticket.date,
+        "service_code": ticket.service_code, "ticket_id": ticket.id})
+    return place - 1 if place else 0
 
 
 def average_service_minutes(office_id: int, day: date, service_code: str) -> float:

@@ -350,7 +350,7 @@ def window_page(office: str, window_number: str):
     current = _window_tickets(office, window)
     services = service_names(office)
     day = office_today(office)
-    upcoming = {code: waiting_in_order(office.id, day, code)[:5]
+    upcoming = {code: waiting_in_order(office.id, day, code, 5)
                 for code in window.services or [] if code in services}
     appointments = {t.id: _ticket_appointment(t) for t in current}
     people = {t.id: _applicant_rows(appointments[t.id], full_ids=False)

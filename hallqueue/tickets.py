@@ -230,7 +230,7 @@ def queue_near_turn_sms(office: Office, service_code: str) -> int:
     queued = 0
     now = utcnow()
     for ahead, ticket in enumerate(waiting_in_order(office.id, office_today(office),
-                                                    service_code)[:limit + 1]):
+                                                    service_code, limit + 1)):
         if ticket.near_turn_sms_at is not None or not ticket.phone:
             continue
         body = render("near_turn", ticket.language,

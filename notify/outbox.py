@@ -41,13 +41,8 @@ def queue_sms(to_phone: str, body: str, kind: str,
     """Queue one message; None when the number opted out of this kind, when a message with
     the same dedupe_key was queued before (in this transaction or an earlier one), or when
     `to_phone` is no mobile number (an 11-digit mainland mobile gets +86)."""
-    if not to_phone:
-        return None
-    phone = normalise_phone(to_phone)
+    phone = sendable_phone(to_phone, kind)
     if phone is None:
-        log.warning("SMS %s not queued: %s is no mobile number", kind, mask_phone(to_phone))
-        return None
-    if kind not in TRANSACTIONAL_KINDS and is_opted_out(phone):
         return None
     if dedupe_key is not None:
         with db.session.no_autoflush:
@@ -59,11 +54,33 @@ def queue_sms(to_phone: str, body: str, kind: str,
             select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return None
-    message = OutboxMessage(to_phone=phone, body=body, kind=kind, dedupe_key=dedupe_key,
-                            params=template_params(body), status="pending", attempts=0,
-                            next_attempt_at=utcnow())
+    message = OutboxMessage(**message_row(phone, body, kind, dedupe_key))
     db.session.add(message)
     return message
+
+
+def sendable_phone(to_phone: str | None, kind: str) -> str | None:
+    """`to_phone` in E.164 when a `kind` message may go to it; None when it is empty, no
+    mobile number, or opted out of this kind (confirmations of a person's own action go
+    even then)."""
+    if not to_phone:
+        return None
+    phone = normalise_phone(to_phone)
+    if phone is None:
+        log.warning("SMS %s not queued: %s is no mobile number", kind, mask_phone(to_phone))
+        return None
+    if kind not in TRANSACTIONAL_KINDS and is_opted_out(phone):
+        return None
+    return phone
+
+
+def message_row(phone: str, body: str, kind: str, dedupe_key: str | None) -> dict:
+    """The outbox row of a new pending message to `phone` (E.164), as column values:
+    `queue_sms` makes its OutboxMessage of them, and a booking inserts them directly
+    (booking.hotpath) when no dedupe look-up is needed."""
+    return {"to_phone": phone, "to_phone_hash": secret_hash(phone), "body": body,
+            "kind": kind, "dedupe_key": dedupe_key, "params": template_params(body),
+            "status": "pending", "attempts": 0, "next_attempt_at": utcnow()}
 
 
 def template_params(body: str) -> str:
