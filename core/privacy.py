@@ -44,6 +44,26 @@ def _key_texts() -> tuple[str, ...]:
     return _parsed_keys(keys if isinstance(keys, str) else tuple(keys), config["SECRET_KEY"])
 
 
+# The Fernets of the settings last used: (ID_ENCRYPTION_KEYS, SECRET_KEY, (keys, multi)).
+# A booking encrypts nine values; each finds its Fernet here by comparing two settings,
+# instead of parsing the keys and looking them up again.
+_last_fernets: list = [None]
+
+
+def _current_fernets() -> tuple[list[Fernet], MultiFernet]:
+    config = current_app.config
+    keys = config.get("ID_ENCRYPTION_KEYS")
+    if isinstance(keys, list):  # a list could change in place: compare its items
+        keys = tuple(keys)
+    secret = config.get("SECRET_KEY")
+    last = _last_fernets[0]
+    if last is not None and last[0] == keys and last[1] == secret:
+        return last[2]
+    fernets = _fernets(_key_texts())
+    _last_fernets[0] = (keys, secret, fernets)
+    return fernets
+
+
 @functools.lru_cache(maxsize=8)
 def _parsed_keys(keys: str | tuple, secret_key: str) -> tuple[str, ...]:
     """The keys as `_key_texts` gives them, worked out once per setting: a booking encrypts
@@ -62,11 +82,11 @@ def _fernets(keys: tuple[str, ...]) -> tuple[list[Fernet], MultiFernet]:
 
 
 def _keys() -> list[Fernet]:
-    return _fernets(_key_texts())[0]
+    return _current_fernets()[0]
 
 
 def _fernet() -> MultiFernet:
-    return _fernets(_key_texts())[1]
+    return _current_fernets()[1]
 
 
 def encrypt(text: str) -> str:
