@@ -222,14 +222,14 @@ HISTORY_SQL = [
      FROM history GROUP BY office_id, service_code, day, start"""),
     ("appointments", """
      INSERT INTO appointments (code, token_enc, token_hash, office_id, service_code, slot_id,
-                               date, start, "end", status, language, created_at,
+                               date, start, "end", status, language, channel, created_at,
                                updated_at, checked_in_at, cancelled_at, cancel_reason,
                                completed_at, no_show_at, reminder_queued_at)
      SELECT 'P' || upper(lpad(to_hex(h.g), 11, '0')),
             (SELECT f.token FROM fernet_pool f WHERE f.i = h.g % :pool),
             md5(h.g || 'a') || md5(h.g || 'b'),
             h.office_id, h.service_code, sl.id, h.day, h.start, sl."end", h.status, 'zh_CN',
-            (h.day - 12)::timestamp AT TIME ZONE 'Asia/Shanghai',
+            'online', (h.day - 12)::timestamp AT TIME ZONE 'Asia/Shanghai',
             (h.day + 1)::timestamp AT TIME ZONE 'Asia/Shanghai',
             CASE WHEN h.status = 'completed'
                  THEN (h.day + CAST(h.start AS time) - interval '10 minutes')
