@@ -103,6 +103,8 @@ def _insert(table: Table, rows: int, dialect: Dialect, returning: str = "",
     one row (named `seat`) the single row is selected from, each value cast to its
     column's type (PostgreSQL types a bare parameter in a select list as text)."""
     expressions = dict(computed)
+    if rows < 1:
+        return _Insert("", ())
     columns = [column for column in table.columns if not column.primary_key]
 
     def value(column, index: int) -> str:
@@ -192,75 +194,85 @@ def _answered(cursor) -> bool:
 
 
 class Sender:
-    """The booking's statements on the connection of the caller's write transaction."""
+    """One booking's statements: made ready (their parameters converted: encrypted, dates
+    as stored) when it is created, BEFORE the caller's write transaction begins, so that
+    the transaction (on SQLite the database's write lock, on PostgreSQL the slot row's
+    lock) lasts only as long as the database's own work; then `send`."""
 
-    def __init__(self, connection: Connection):
-        self.connection = connection
-        self.dialect = connection.dialect
-        self.raw = connection.connection.driver_connection
-        self.converted: dict = {}  # see _Insert.parameters
-
-    def book(self, booking: Booking, outcomes: Outcomes) -> int:
-        """Send the booking; the new appointment's id. Raises what `outcomes` make of a
-        refusal, a full slot or a unique constraint; the caller's transaction rolls back."""
-        if self.dialect.name == "postgresql":
-            return self._book_pipelined(booking, outcomes)
-        return self._book_in_turn(booking, outcomes)
-
-    def _check_parameters(self, booking: Booking) -> tuple[str, dict]:
+    def __init__(self, booking: Booking, dialect: Dialect):
+        self.booking = booking
+        self.dialect = dialect
+        converted: dict = {}  # see _Insert.parameters
         parameters = {"service_code": booking.service_code,
                       "horizon": self._date(booking.horizon)}
         parameters |= {f"hash_{i}": h for i, h in enumerate(booking.hashes)}
-        return _may_book_sql(len(booking.hashes), self.dialect.name), parameters
+        self.check = (_may_book_sql(len(booking.hashes), dialect.name), parameters)
+        seat = dict(booking.seat, date=self._date(booking.seat["date"]))
+        pipelined = dialect.name == "postgresql"
+        if pipelined:  # the seat and the appointment in one statement; ids by currval
+            appointment = _insert(
+                Appointment.__table__, 1, dialect, "id", computed=(("slot_id", "seat.id"),),
+                before="WITH seat AS (" + TAKE_SEAT_SQL + ")")
+            applicants = _insert(Applicant.__table__, len(booking.applicants), dialect,
+                                 computed=(("appointment_id", _NEW_APPOINTMENT),))
+            outbox = _insert(OutboxMessage.__table__, len(booking.messages), dialect,
+                             computed=(("dedupe_key", _CONFIRMATION_KEY),))
+            self.seat = None
+        else:  # the ids filled in as they come back
+            appointment = _insert(Appointment.__table__, 1, dialect, "id")
+            applicants = _insert(Applicant.__table__, len(booking.applicants), dialect)
+            outbox = _insert(OutboxMessage.__table__, len(booking.messages), dialect)
+            self.seat = (_driver_sql(TAKE_SEAT_SQL, dialect.name), seat)
+        self.appointment = (appointment.sql, (seat if pipelined else {}) | appointment.parameters(
+            [booking.appointment], converted))
+        self.applicants = (applicants.sql, applicants.parameters(booking.applicants, converted))
+        self.outbox = ((outbox.sql, outbox.parameters(booking.messages, converted))
+                       if booking.messages else None)
 
-    def _book_in_turn(self, booking: Booking, outcomes: Outcomes) -> int:
+    def send(self, connection: Connection, outcomes: Outcomes) -> int:
+        """Send the booking on the connection of the caller's write transaction; the new
+        appointment's id. Raises what `outcomes` make of a refusal, a full slot or a unique
+        constraint; the caller's transaction rolls back."""
+        self.connection = connection
+        self.raw = connection.connection.driver_connection
+        if self.seat is None:
+            return self._send_pipelined(outcomes)
+        return self._send_in_turn(outcomes)
+
+    def _send_in_turn(self, outcomes: Outcomes) -> int:
         """SQLite: check, then write, one statement after another."""
-        check = self._send(*self._check_parameters(booking))
-        outcomes.judge(*self._found(check))
-        seat = self._send(_driver_sql(TAKE_SEAT_SQL, self.dialect.name),
-                          dict(booking.seat, date=self._date(booking.seat["date"]))).fetchone()
+        outcomes.judge(*self._found(self._send(*self.check)))
+        seat = self._send(*self.seat).fetchone()
         if seat is None:
             raise outcomes.slot_full()
-        booking.appointment["slot_id"] = seat[0]
-        statement = _insert(Appointment.__table__, 1, self.dialect, "id")
+        sql, parameters = self.appointment
+        parameters["slot_id_0"] = seat[0]
         with self._integrity(outcomes.explain):
-            appointment_id = self._send(statement.sql, statement.parameters(
-                [booking.appointment], self.converted)).fetchone()[0]
-        for row in booking.applicants:
-            row["appointment_id"] = appointment_id
-        for message in booking.messages:
-            message["dedupe_key"] = confirmation_key(appointment_id, message["to_phone_hash"])
-        applicants = _insert(Applicant.__table__, len(booking.applicants), self.dialect)
+            appointment_id = self._send(sql, parameters).fetchone()[0]
+        sql, parameters = self.applicants
+        for index in range(len(self.booking.applicants)):
+            parameters[f"appointment_id_{index}"] = appointment_id
         with self._integrity(outcomes.explain):
-            self._send(applicants.sql, applicants.parameters(booking.applicants,
-                                                             self.converted))
-            if booking.messages:
-                outbox = _insert(OutboxMessage.__table__, len(booking.messages), self.dialect)
-                self._send(outbox.sql, outbox.parameters(booking.messages, self.converted))
+            self._send(sql, parameters)
+            if self.outbox is not None:
+                sql, parameters = self.outbox
+                for index in range(len(self.booking.messages)):
+                    parameters[f"dedupe_key_{index}"] = confirmation_key(
+                        appointment_id, parameters[f"to_phone_hash_{index}"])
+                self._send(sql, parameters)
         return appointment_id
 
-    def _book_pipelined(self, booking: Booking, outcomes: Outcomes) -> int:
+    def _send_pipelined(self, outcomes: Outcomes) -> int:
         """PostgreSQL: all four statements in one round trip, their answers read after."""
-        appointment = _insert(
-            Appointment.__table__, 1, self.dialect, "id",
-            computed=(("slot_id", "seat.id"),), before="WITH seat AS (" + TAKE_SEAT_SQL + ")")
-        applicants = _insert(Applicant.__table__, len(booking.applicants), self.dialect,
-                             computed=(("appointment_id", _NEW_APPOINTMENT),))
-        seat = dict(booking.seat, date=self._date(booking.seat["date"]))
         check = inserted = None
         failed = None
         try:
             with self.raw.pipeline():
-                check = self._send(*self._check_parameters(booking), in_pipeline=True)
-                inserted = self._send(appointment.sql, seat | appointment.parameters(
-                    [booking.appointment], self.converted), in_pipeline=True)
-                self._send(applicants.sql, applicants.parameters(
-                    booking.applicants, self.converted), in_pipeline=True)
-                if booking.messages:
-                    outbox = _insert(OutboxMessage.__table__, len(booking.messages),
-                                     self.dialect, computed=(("dedupe_key", _CONFIRMATION_KEY),))
-                    self._send(outbox.sql, outbox.parameters(
-                        booking.messages, self.converted), in_pipeline=True)
+                check = self._send(*self.check, in_pipeline=True)
+                inserted = self._send(*self.appointment, in_pipeline=True)
+                self._send(*self.applicants, in_pipeline=True)
+                if self.outbox is not None:
+                    self._send(*self.outbox, in_pipeline=True)
         except self.dialect.loaded_dbapi.Error as error:
             failed = error  # the statements after it did not run
         if failed is not None and isinstance(failed, self.dialect.loaded_dbapi.OperationalError) \

@@ -194,16 +194,19 @@ class _Booking:
             appointment=values,
             applicants=sorted(rows, key=lambda r: r["id_hash"]),  # the lock order
             messages=messages)
+        sender = Sender(booking, db.engine.dialect)  # its parameters ready before the lock
         with write_transaction() as session:
-            appointment_id = Sender(session.connection()).book(
-                booking, Outcomes(judge, slot_full, _explain_unique))
+            appointment_id = sender.send(session.connection(),
+                                         Outcomes(judge, slot_full, _explain_unique))
             if self.by is not None:  # who booked for the couple (电话预约/现场代约)
                 record_audit(self.by, "appointment.book", f"appointment:{appointment_id}",
                              office_id=self.office_id, code=booked.code,
                              service=self.service_code, date=self.day.isoformat(),
                              start=spec.start, sms=len(messages))
         booked = replace(booked, id=appointment_id)
-        log.info("appointment %s booked: office %s, %s %s %s", appointment_id,
+        # DEBUG: a rush books hundreds a second, each already in the access log (201) and
+        # the database; formatting a line for each cost a booking measurable CPU
+        log.debug("appointment %s booked: office %s, %s %s %s", appointment_id,
                  self.office_code, self.service_code, self.day.isoformat(), spec.start)
         return booked
 

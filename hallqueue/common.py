@@ -65,10 +65,12 @@ class IssuingHours:
 
 
 def issuing_hours(office: Office, now: datetime | None = None) -> IssuingHours:
-    from hours.calendar import day_plan
+    # The day's plan as bookings see it (booking.cache: five look-ups saved per check-in;
+    # an extension made by another process shows within BOOKING_CACHE_SECONDS).
+    from booking.cache import cached_day_plans
 
     now = now or office_now(office)
-    plan = day_plan(office, now.date())
+    plan = cached_day_plans(office, now.date(), 1)[0]
     if not plan.open or not plan.hours:
         return IssuingHours(now.date(), False, None, None, False, plan)
     start = to_minutes(plan.opens_at) - int(office.ticket_lead_minutes or 0)

@@ -5,7 +5,7 @@ import json
 import logging
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import utcnow
@@ -41,7 +41,7 @@ def queue_sms(to_phone: str, body: str, kind: str,
     """Queue one message; None when the number opted out of this kind, when a message with
     the same dedupe_key was queued before (in this transaction or an earlier one), or when
     `to_phone` is no mobile number (an 11-digit mainland mobile gets +86)."""
-    phone = sendable_phone(to_phone, kind)
+    phone = _mobile(to_phone, kind)
     if phone is None:
         return None
     if dedupe_key is not None:
@@ -50,10 +50,15 @@ def queue_sms(to_phone: str, body: str, kind: str,
                           for obj in db.session.new)
         if pending:
             return None
-        existing = db.session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
-        if existing is not None:
-            return None
+    # whether the number opted out of this kind, and whether the message was queued
+    # before: one question to the database (a call at a window asks it inside its turn)
+    asked = []
+    if kind not in TRANSACTIONAL_KINDS:
+        asked.append(exists().where(SmsOptOut.phone_hash == phone_hash(phone)))
+    if dedupe_key is not None:
+        asked.append(exists().where(OutboxMessage.dedupe_key == dedupe_key))
+    if asked and db.session.scalar(select(or_(*asked))):
+        return None
     message = OutboxMessage(**message_row(phone, body, kind, dedupe_key))
     db.session.add(message)
     return message
@@ -63,14 +68,19 @@ def sendable_phone(to_phone: str | None, kind: str) -> str | None:
     """`to_phone` in E.164 when a `kind` message may go to it; None when it is empty, no
     mobile number, or opted out of this kind (confirmations of a person's own action go
     even then)."""
+    phone = _mobile(to_phone, kind)
+    if phone is None or (kind not in TRANSACTIONAL_KINDS and is_opted_out(phone)):
+        return None
+    return phone
+
+
+def _mobile(to_phone: str | None, kind: str) -> str | None:
+    """`to_phone` in E.164; None (logged) when it is no mobile number."""
     if not to_phone:
         return None
     phone = normalise_phone(to_phone)
     if phone is None:
         log.warning("SMS %s not queued: %s is no mobile number", kind, mask_phone(to_phone))
-        return None
-    if kind not in TRANSACTIONAL_KINDS and is_opted_out(phone):
-        return None
     return phone
 
 
