@@ -52,8 +52,8 @@ def _claim_statement():
             .values(status="called", window_id=bindparam("calling_window"),
                     called_at=bindparam("called_at"), called_by_id=bindparam("called_by"),
                     call_count=Ticket.call_count + 1)
-            .returning(Ticket.id)
-            .execution_options(synchronize_session=False))
+            .returning(Ticket)  # the claimed ticket itself: no second look-up in the turn
+            .execution_options(synchronize_session=False, populate_existing=True))
 
 
 CALL_LOCK_SPACE = 5701  # pg_advisory_xact_lock(space, office id): this office's calls
@@ -106,10 +106,9 @@ def call_next(office: Office, window: Window, staff) -> Ticket | None:
     place = office_info(office) or office  # the snapshot: names and time zone, no reload
     with write_transaction():
         _serialise_calls(claim["at_office"])
-        ticket_id = db.session.execute(_claim_statement(), claim).scalar()
-        if ticket_id is None:
+        ticket = db.session.scalars(_claim_statement(), claim).first()
+        if ticket is None:
             return None
-        ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
         _announce(place, ticket, window_number, "call", now)
         queue_near_turn_sms(place, ticket.service_code)
         record_audit(actor, "ticket.call", f"ticket:{ticket.id}", claim["at_office"],
