@@ -5,6 +5,7 @@ that uses `app` runs on both. Each test gets an empty database with the schema."
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,10 +41,7 @@ def db_backend(request) -> str:
 
 @pytest.fixture(scope="session")
 def pg_session_url() -> Iterator[str]:
-    databases.require_postgres()
-    url = databases.create_pg_database()
-    yield url
-    databases.drop_pg_database(url)
+    yield from databases.private_pg_database()
 
 
 _schema_ready: set[str] = set()
@@ -82,6 +80,34 @@ def make_app(database_url: str, **overrides):
     }
     config.update(overrides)
     return create_app(config)
+
+
+@contextmanager
+def apps_with_offices(database_url: str) -> Iterator:
+    """make(**overrides): a new app on `database_url` whose database has the schema and the
+    default offices; every app made is disposed of at the end. For tests that need apps
+    with different settings on one database."""
+    from core.extensions import db
+    from offices.loader import load_offices_file
+
+    made = []
+
+    def make(**overrides):
+        app = make_app(database_url, **overrides)
+        with app.app_context():
+            db.create_all()
+            load_offices_file(DEFAULT_OFFICES)
+            db.session.commit()
+            db.session.remove()
+        made.append(app)
+        return app
+
+    try:
+        yield make
+    finally:
+        for app in made:
+            with app.app_context():
+                db.engine.dispose()
 
 
 @pytest.fixture

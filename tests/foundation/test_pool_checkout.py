@@ -7,8 +7,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 
 from core.extensions import db
-from offices.loader import load_offices_file
-from tests.conftest import DEFAULT_OFFICES, make_app
+from tests.conftest import apps_with_offices
 from tests.support import databases
 
 # Killing a backend, and the pool options at stake, are PostgreSQL's.
@@ -17,37 +16,25 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def database_url():
-    databases.require_postgres()
-    url = databases.create_pg_database()
-    yield url
-    databases.drop_pg_database(url)
+    yield from databases.private_pg_database()
 
 
 @pytest.fixture
 def pg_app(database_url):
     """pg_app(**settings): an app with the default offices and GET /api/test/backend, which
     answers the server process id of the connection that served it."""
-    made = []
+    with apps_with_offices(database_url) as new_app:
 
-    def make(**overrides):
-        app = make_app(database_url, **overrides)
+        def make(**overrides):
+            app = new_app(**overrides)
 
-        @app.get("/api/test/backend")
-        def backend():
-            return {"pid": db.session.execute(text("SELECT pg_backend_pid()")).scalar()}
+            @app.get("/api/test/backend")
+            def backend():
+                return {"pid": db.session.execute(text("SELECT pg_backend_pid()")).scalar()}
 
-        with app.app_context():
-            db.create_all()
-            load_offices_file(DEFAULT_OFFICES)
-            db.session.commit()
-            db.session.remove()
-        made.append(app)
-        return app
+            return app
 
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
+        yield make
 
 
 def _backend(client) -> int:

@@ -21,9 +21,8 @@ from sqlalchemy.exc import OperationalError
 
 from core.database import IMMEDIATE, WRITER_LOCK, WriterLock, _writer_lock_path, write_transaction
 from core.extensions import db
-from offices.loader import load_offices_file
 from offices.models import Office
-from tests.conftest import DEFAULT_OFFICES, PROJECT_ROOT, make_app
+from tests.conftest import PROJECT_ROOT, apps_with_offices
 
 HANG_GUARD = 60  # seconds
 
@@ -42,37 +41,29 @@ def lock_path(database_file) -> str:
 def sqlite_app(database_file):
     """sqlite_app(**settings): an app on this test's SQLite file with the default offices and
     two API routes that rename an office inside write_transaction()."""
-    made = []
+    with apps_with_offices(f"sqlite:///{database_file}") as new_app:
 
-    def make(**overrides):
-        app = make_app(f"sqlite:///{database_file}", **overrides)
+        def make(**overrides):
+            app = new_app(**overrides)
 
-        @app.post("/api/test/rename")
-        def rename_route():
-            with write_transaction():
-                _rename("renamed")
-            return "written"
+            @app.post("/api/test/rename")
+            def rename_route():
+                with write_transaction():
+                    _rename("renamed")
+                return "written"
 
-        @app.post("/api/test/nested-write")
-        def nested_write_route():
-            with write_transaction():
-                _rename("outer")
-                with app.app_context():  # a second session, so a second connection
-                    with write_transaction():
-                        _rename("inner")
-            return "written"
+            @app.post("/api/test/nested-write")
+            def nested_write_route():
+                with write_transaction():
+                    _rename("outer")
+                    with app.app_context():  # a second session, so a second connection
+                        with write_transaction():
+                            _rename("inner")
+                return "written"
 
-        with app.app_context():
-            db.create_all()
-            load_offices_file(DEFAULT_OFFICES)
-            db.session.remove()
-        made.append(app)
-        return app
+            return app
 
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
+        yield make
 
 
 def _rename(name: str) -> None:

@@ -16,10 +16,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def database_url():
-    databases.require_postgres()
-    url = databases.create_pg_database()
-    yield url
-    databases.drop_pg_database(url)
+    yield from databases.private_pg_database()
 
 
 @pytest.fixture

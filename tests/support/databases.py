@@ -55,3 +55,11 @@ def drop_pg_database(url: str, admin_url: str = PG_ADMIN_URL) -> None:
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+def private_pg_database(prefix: str = "xiyue_test"):
+    """A fixture's body: a PostgreSQL database of its own (made, yielded, dropped)."""
+    require_postgres()
+    url = create_pg_database(prefix)
+    yield url
+    drop_pg_database(url)
