@@ -39,9 +39,13 @@ def _derived_key(secret: str, purpose: str) -> bytes:
 
 def _key_texts() -> tuple[str, ...]:
     """The configured keys, newest first."""
-    config = current_app.config
-    keys = config.get("ID_ENCRYPTION_KEYS") or []
-    return _parsed_keys(keys if isinstance(keys, str) else tuple(keys), config["SECRET_KEY"])
+    keys = current_app.config.get("ID_ENCRYPTION_KEYS") or []
+    if isinstance(keys, str):
+        keys = [k.strip() for k in keys.split(",") if k.strip()]
+    if not keys:  # development and tests: derive from SECRET_KEY
+        keys = [base64.urlsafe_b64encode(_derived_key(current_app.config["SECRET_KEY"],
+                                                      "id-enc")).decode()]
+    return tuple(k.decode() if isinstance(k, bytes) else str(k) for k in keys)
 
 
 # The Fernets of the settings last used: (ID_ENCRYPTION_KEYS, SECRET_KEY, (keys, multi)).
@@ -62,17 +66,6 @@ def _current_fernets() -> tuple[list[Fernet], MultiFernet]:
     fernets = _fernets(_key_texts())
     _last_fernets[0] = (keys, secret, fernets)
     return fernets
-
-
-@functools.lru_cache(maxsize=8)
-def _parsed_keys(keys: str | tuple, secret_key: str) -> tuple[str, ...]:
-    """The keys as `_key_texts` gives them, worked out once per setting: a booking encrypts
-    a dozen values, each of which would otherwise split and derive them again."""
-    if isinstance(keys, str):
-        keys = [k.strip() for k in keys.split(",") if k.strip()]
-    if not keys:  # development and tests: derive from SECRET_KEY
-        keys = [base64.urlsafe_b64encode(_derived_key(secret_key, "id-enc")).decode()]
-    return tuple(k.decode() if isinstance(k, bytes) else str(k) for k in keys)
 
 
 @functools.lru_cache(maxsize=8)
