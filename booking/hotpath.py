@@ -2,35 +2,41 @@
 rush (bench/RESULTS.md, "Where a booking's time goes").
 
 `booking.transactions` decides what a booking is (the rules, the rows, the answer); this
-module only sends its statements, inside the caller's `write_transaction()`, and turns what
-comes back into the same outcomes. It exists because under a rush each statement's pass
-through SQLAlchemy's execution machinery cost more CPU than the database's work on it, and
-each round trip to the database costs the worker CPU too (a system call each way and a
-wake-up). The statements:
+module only sends its statements and turns what comes back into the same outcomes. It
+exists because under a rush each statement's pass through SQLAlchemy's execution machinery
+cost more CPU than the database's work on it, and each round trip to the database costs the
+worker CPU too (a system call each way and a wake-up). What a booking sends:
 
 1. the no-show/already-booked check,
 2. the seat (one conditional upsert of the slot row) and the appointment,
 3. the applicants (in hash order: the lock order),
 4. the confirmation SMS in the outbox.
 
-On PostgreSQL none of them waits for another's answer: the seat and the appointment are one
-statement (a data-modifying WITH), and the applicants and messages name the appointment by
-`currval` of its id sequence, so psycopg's pipeline mode sends all four in ONE round trip;
-the check's answer is read afterwards and a refusal rolls everything back, as a full slot
-(no appointment row came back) does. SQLite runs them one after another (there is no
-network to save) under its write lock (BEGIN IMMEDIATE), checking before it writes.
+On PostgreSQL these are ONE statement (data-modifying WITH clauses), so a booking is one
+round trip: the seat is taken only if the check found nothing, the appointment is inserted
+from the seat's row, and the applicants and messages from the appointment's. What the check
+found comes back with it. When it found something (an active booking of the service, or a
+no-show), nothing was written: the rules judge the rows, and when they do not refuse (a
+no-show that does not block) the statement is sent again with the check already judged. A
+single statement is atomic on its own, so an online booking sends it in autocommit, with no
+BEGIN or COMMIT (`send_on_its_own`); a staff booking sends it inside the caller's
+transaction, which also writes the audit row.
+
+SQLite runs the four one after another (there is no network to save) under its write lock
+(BEGIN IMMEDIATE) in the caller's `write_transaction()`, checking before it writes.
 
 The guarantees are the database's, as before: the seat is one conditional upsert, the CHECK
 `booked <= capacity` and the unique `(active_hash, service_code)` and code/token
-constraints stand behind the checks, and nothing is committed unless every statement
-succeeded (the caller's transaction rolls back on any error raised here). Each statement is
-announced to SQLAlchemy's `before_cursor_execute` listeners, so the statement-budget test
-(tests/booking/test_statement_budget.py) and the bench count what is sent.
+constraints stand behind the checks, and nothing is kept unless every part succeeded. Each
+statement is announced to SQLAlchemy's `before_cursor_execute` listeners, so the
+statement-budget test (tests/booking/test_statement_budget.py) and the bench count what is
+sent.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,11 +44,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Table
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 
 from booking.models import Applicant, Appointment
-from booking.seats import TAKE_SEAT_SQL
+from booking.seats import TAKE_SEAT_SQL, TAKE_SEAT_WHERE_SQL
 from notify.models import OutboxMessage
 
 # -- SQL for the driver --------------------------------------------------------------------
@@ -61,29 +67,37 @@ def _driver_sql(sql: str, dialect_name: str) -> str:
 
 @dataclass(frozen=True)
 class _Insert:
-    """INSERT of `rows` rows into a table, every column but the id listed; each column's
+    """INSERT of rows into a table, every column but the id listed; each column's
     conversion is its type's bind processor (encryption at rest, dates and times as each
     database stores them), exactly what SQLAlchemy would apply."""
 
     sql: str
-    columns: tuple  # (key, processor or None, default) per parameter column
+    columns: tuple  # (key, name, processor or None, default) per column the rows give
 
-    def parameters(self, rows: list[dict], converted: dict) -> dict:
-        """The driver's parameters of `rows`. `converted` remembers each conversion for the
-        rest of the booking: an equal value (a phone in an applicant and in its SMS, the one
-        text of both SMS) is encrypted once; an equal ciphertext tells no more than the
-        keyed hashes beside it already do."""
-        out = {}
-        for index, row in enumerate(rows):
-            for key, process, default in self.columns:
+    def rows(self, rows: list[dict], converted: dict) -> list[dict]:
+        """`rows` converted for the driver, by column name. `converted` remembers each
+        conversion for the rest of the booking: an equal value (the one text of both SMS)
+        is encrypted once; an equal ciphertext tells no more than the keyed hashes beside
+        it already do."""
+        out = []
+        for row in rows:
+            values = {}
+            for key, name, process, default in self.columns:
                 value = row[key] if key in row else default()
                 if process is not None and value is not None:
                     done = converted.get((process, value))
                     if done is None:
                         done = converted[(process, value)] = process(value)
                     value = done
-                out[f"{key}_{index}"] = value
+                values[name] = value
+            out.append(values)
         return out
+
+    def parameters(self, rows: list[dict], converted: dict) -> dict:
+        """The rows as parameters of the VALUES form: name_0, name_1, … per column."""
+        return {f"{name}_{index}": value
+                for index, values in enumerate(self.rows(rows, converted))
+                for name, value in values.items()}
 
 
 def _default_of(column) -> Callable[[], object]:
@@ -95,38 +109,68 @@ def _default_of(column) -> Callable[[], object]:
     return lambda: default.arg
 
 
+def _columns(table: Table, keys: tuple, expressions: dict) -> list:
+    """The columns an INSERT lists, as SQLAlchemy's own INSERT would: those the rows give
+    (`keys`), those with a default, and those the database works out (`expressions`); the
+    rest are left to the database (NULL)."""
+    return [c for c in table.columns if not c.primary_key
+            and (c.key in keys or c.key in expressions or c.default is not None)]
+
+
+def _given(columns: list, dialect: Dialect, expressions: dict) -> tuple:
+    return tuple((c.key, c.name, c.type.bind_processor(dialect), _default_of(c))
+                 for c in columns if c.key not in expressions)
+
+
 @functools.cache
-def _insert(table: Table, rows: int, dialect: Dialect, returning: str = "",
-            computed: tuple = (), before: str = "") -> _Insert:
-    """The INSERT of `rows` rows. `computed`: (column key, SQL expression) pairs whose
-    value the database works out ({i}: the row's index); `before`: a WITH clause whose
-    one row (named `seat`) the single row is selected from, each value cast to its
-    column's type (PostgreSQL types a bare parameter in a select list as text)."""
-    expressions = dict(computed)
+def _insert(table: Table, keys: tuple, rows: int, dialect: Dialect,
+            returning: str = "") -> _Insert:
+    """INSERT … VALUES of `rows` rows that give `keys`, a :name_i placeholder per column
+    and row."""
+    columns = _columns(table, keys, {})
     if rows < 1:
         return _Insert("", ())
-    columns = [column for column in table.columns if not column.primary_key]
-
-    def value(column, index: int) -> str:
-        if column.key in expressions:
-            return expressions[column.key].format(i=index)
-        placeholder = f":{column.key}_{index}"
-        if before:
-            return f"CAST({placeholder} AS {column.type.compile(dialect=dialect)})"
-        return placeholder
-
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
-    if before:
-        sql = (f"{before} INSERT INTO {table.name} ({names}) "
-               f"SELECT {', '.join(value(c, 0) for c in columns)} FROM seat")
-    else:
-        sql = f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join(
-            "(" + ", ".join(value(c, i) for c in columns) + ")" for i in range(rows))
+    sql = f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join(
+        "(" + ", ".join(f":{c.name}_{i}" for c in columns) + ")" for i in range(rows))
     if returning:
         sql += f" RETURNING {returning}"
-    return _Insert(_driver_sql(sql, dialect.name),
-                   tuple((c.key, c.type.bind_processor(dialect), _default_of(c))
-                         for c in columns if c.key not in expressions))
+    return _Insert(sql, _given(columns, dialect, {}))
+
+
+@functools.cache
+def _insert_from_json(table: Table, keys: tuple, dialect: Dialect, source: str,
+                      parameter: str, computed: tuple = (), returning: str = "") -> _Insert:
+    """PostgreSQL: INSERT … SELECT of rows that give `keys`, as ONE parameter: a JSON array
+    of objects by column name (`rows`, then `json_rows`), each row with the one row of the
+    WITH clause `source`. `computed`: (column key, SQL expression) pairs whose value the
+    database works out (they may name `source` and the row, `r`). One parameter per table
+    keeps the statement short and its parameters few: psycopg then converts the statement
+    once per process instead of on every booking, and adapts a few values, not ninety."""
+    expressions = dict(computed)
+    quote = dialect.identifier_preparer.quote
+    columns = _columns(table, keys, expressions)
+    given = [c for c in columns if c.key not in expressions]
+    record = ", ".join(f"{quote(c.name)} {c.type.compile(dialect=dialect)}" for c in given)
+    values = ", ".join(expressions.get(c.key) or f"r.{quote(c.name)}" for c in columns)
+    sql = (f"INSERT INTO {table.name} ({', '.join(quote(c.name) for c in columns)}) "
+           f"SELECT {values} FROM {source}, "
+           f"jsonb_to_recordset(CAST(:{parameter} AS JSONB)) AS r({record})")
+    if returning:
+        sql += f" RETURNING {returning}"
+    return _Insert(sql, _given(columns, dialect, expressions))
+
+
+def _json(value):
+    """What json.dumps cannot write itself: dates and times (ISO 8601, as PostgreSQL reads
+    them)."""
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in a booking's row")
+
+
+def json_rows(rows: list[dict]) -> str:
+    return json.dumps(rows, default=_json, ensure_ascii=False, separators=(",", ":"))
 
 
 # The people's no-shows that can still block them and their active bookings of the service
@@ -142,19 +186,52 @@ _MAY_BOOK = (
     "WHERE applicants.service_code = :service_code AND applicants.active_hash IN ({hashes})")
 
 
+def _may_book(people: int) -> str:
+    return _MAY_BOOK.format(hashes=", ".join(f":hash_{i}" for i in range(people)))
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """PostgreSQL: a whole booking as one statement (its SQL for the driver) and the
+    inserts whose rows it takes."""
+
+    sql: str
+    appointment: _Insert
+    applicants: _Insert
+    messages: _Insert
+
+
+# The dedupe key of a booking's confirmation to one phone, in SQL (confirmation_key in
+# Python): no earlier message can carry it, the appointment is new.
+_CONFIRMATION_KEY = "'booking_confirmed:' || appointment.id || ':' || r.to_phone_hash"
+
+
 @functools.cache
-def _may_book_sql(people: int, dialect_name: str) -> str:
-    hashes = ", ".join(f":hash_{i}" for i in range(people))
-    return _driver_sql(_MAY_BOOK.format(hashes=hashes), dialect_name)
-
-
-# PostgreSQL: the appointment this transaction has just inserted (the session's last value
-# of its id sequence), for the statements sent with it before its id is known.
-_NEW_APPOINTMENT = "currval(pg_get_serial_sequence('appointments', 'id'))"
-# (the phone's hash is also its own column's value: cast, so that both uses of the
-# parameter give it one type)
-_CONFIRMATION_KEY = ("'booking_confirmed:' || " + _NEW_APPOINTMENT
-                     + " || ':' || CAST(:to_phone_hash_{i} AS VARCHAR)")
+def _one_statement(people: int, keys: tuple, dialect: Dialect) -> _Statement:
+    """The booking in one statement: what the check finds (`found`), the seat taken only
+    when it found nothing or the rules have judged it (:judged), the appointment from the
+    seat's row, the applicants and messages from the appointment's. It answers the check's
+    rows and, when booked, a row (NULL, NULL, 'booked', the appointment's id). Every WITH
+    clause that writes runs whether or not the answer names it (PostgreSQL's rule). `keys`:
+    what the appointment's, the applicants' and the messages' rows give."""
+    appointment_keys, applicant_keys, message_keys = keys
+    appointment = _insert_from_json(Appointment.__table__, appointment_keys, dialect, "seat",
+                                    "appointment", computed=(("slot_id", "seat.id"),),
+                                    returning="id")
+    applicants = _insert_from_json(Applicant.__table__, applicant_keys, dialect,
+                                   "appointment", "applicants",
+                                   computed=(("appointment_id", "appointment.id"),))
+    messages = _insert_from_json(OutboxMessage.__table__, message_keys, dialect,
+                                 "appointment", "messages",
+                                 computed=(("dedupe_key", _CONFIRMATION_KEY),))
+    seat = TAKE_SEAT_WHERE_SQL.format(
+        condition="CAST(:judged AS BOOLEAN) OR NOT EXISTS (SELECT FROM found)")
+    sql = (f"WITH found (id_hash, day, what) AS ({_may_book(people)}), seat AS ({seat}), "
+           f"appointment AS ({appointment.sql}), applicant_rows AS ({applicants.sql}), "
+           f"message_rows AS ({messages.sql}) "
+           "SELECT id_hash, day, what, CAST(NULL AS INTEGER) FROM found "
+           "UNION ALL SELECT NULL, NULL, 'booked', id FROM appointment")
+    return _Statement(_driver_sql(sql, dialect.name), appointment, applicants, messages)
 
 
 @dataclass
@@ -168,6 +245,12 @@ class Booking:
     appointment: dict  # its column values (slot_id filled in here)
     applicants: list[dict]  # in hash order (the lock order); appointment_id filled in here
     messages: list[dict]  # the confirmations (dedupe_key filled in here)
+
+    def keys(self) -> tuple:
+        """The columns the appointment's, the applicants' and the messages' rows give (the
+        rows of one kind give the same)."""
+        return tuple(tuple(sorted(rows[0])) if rows else ()
+                     for rows in ([self.appointment], self.applicants, self.messages))
 
 
 @dataclass
@@ -187,61 +270,93 @@ def confirmation_key(appointment_id: int, to_phone_hash: str) -> str:
 
 # -- sending ---------------------------------------------------------------------------------
 
-def _answered(cursor) -> bool:
-    """A pipelined statement ran and its answer came (not: it failed, or a statement
-    before it did)."""
-    return cursor is not None and cursor.pgresult is not None
-
-
 class Sender:
     """One booking's statements: made ready (their parameters converted: encrypted, dates
-    as stored) when it is created, BEFORE the caller's write transaction begins, so that
-    the transaction (on SQLite the database's write lock, on PostgreSQL the slot row's
-    lock) lasts only as long as the database's own work; then `send`."""
+    as stored) when it is created, BEFORE anything is sent, so that the transaction (on
+    SQLite the database's write lock, on PostgreSQL the slot row's lock) lasts only as long
+    as the database's own work; then `send_on_its_own` or `send`."""
 
     def __init__(self, booking: Booking, dialect: Dialect):
         self.booking = booking
         self.dialect = dialect
         converted: dict = {}  # see _Insert.parameters
-        parameters = {"service_code": booking.service_code,
-                      "horizon": self._date(booking.horizon)}
-        parameters |= {f"hash_{i}": h for i, h in enumerate(booking.hashes)}
-        self.check = (_may_book_sql(len(booking.hashes), dialect.name), parameters)
+        check = {"service_code": booking.service_code, "horizon": self._date(booking.horizon)}
+        check |= {f"hash_{i}": h for i, h in enumerate(booking.hashes)}
         seat = dict(booking.seat, date=self._date(booking.seat["date"]))
-        pipelined = dialect.name == "postgresql"
-        if pipelined:  # the seat and the appointment in one statement; ids by currval
-            appointment = _insert(
-                Appointment.__table__, 1, dialect, "id", computed=(("slot_id", "seat.id"),),
-                before="WITH seat AS (" + TAKE_SEAT_SQL + ")")
-            applicants = _insert(Applicant.__table__, len(booking.applicants), dialect,
-                                 computed=(("appointment_id", _NEW_APPOINTMENT),))
-            outbox = _insert(OutboxMessage.__table__, len(booking.messages), dialect,
-                             computed=(("dedupe_key", _CONFIRMATION_KEY),))
-            self.seat = None
-        else:  # the ids filled in as they come back
-            appointment = _insert(Appointment.__table__, 1, dialect, "id")
-            applicants = _insert(Applicant.__table__, len(booking.applicants), dialect)
-            outbox = _insert(OutboxMessage.__table__, len(booking.messages), dialect)
-            self.seat = (_driver_sql(TAKE_SEAT_SQL, dialect.name), seat)
-        self.appointment = (appointment.sql, (seat if pipelined else {}) | appointment.parameters(
-            [booking.appointment], converted))
-        self.applicants = (applicants.sql, applicants.parameters(booking.applicants, converted))
-        self.outbox = ((outbox.sql, outbox.parameters(booking.messages, converted))
+        if dialect.name == "postgresql":  # all in one statement, a parameter per table
+            statement = _one_statement(len(booking.hashes), booking.keys(), dialect)
+            self.statement = (statement.sql, check | seat | {
+                "judged": False,
+                "appointment": json_rows(statement.appointment.rows([booking.appointment],
+                                                                    converted)),
+                "applicants": json_rows(statement.applicants.rows(booking.applicants,
+                                                                  converted)),
+                "messages": json_rows(statement.messages.rows(booking.messages, converted))})
+            return
+        self.statement = None  # one after another, the ids filled in as they come back
+        name = dialect.name
+        self.check = (_driver_sql(_may_book(len(booking.hashes)), name), check)
+        self.seat = (_driver_sql(TAKE_SEAT_SQL, name), seat)
+        appointment_keys, applicant_keys, message_keys = booking.keys()
+        appointment = _insert(Appointment.__table__, appointment_keys, 1, dialect, "id")
+        applicants = _insert(Applicant.__table__, applicant_keys, len(booking.applicants),
+                             dialect)
+        outbox = _insert(OutboxMessage.__table__, message_keys, len(booking.messages), dialect)
+        self.appointment = (_driver_sql(appointment.sql, name),
+                            appointment.parameters([booking.appointment], converted))
+        self.applicants = (_driver_sql(applicants.sql, name),
+                           applicants.parameters(booking.applicants, converted))
+        self.outbox = ((_driver_sql(outbox.sql, name),
+                        outbox.parameters(booking.messages, converted))
                        if booking.messages else None)
 
+    @property
+    def sends_one_statement(self) -> bool:
+        return self.statement is not None
+
+    def send_on_its_own(self, engine: Engine, outcomes: Outcomes) -> int:
+        """PostgreSQL, a booking that nothing else joins: its one statement is its own
+        transaction (autocommit), so the booking is one round trip, with no BEGIN and no
+        COMMIT. The new appointment's id; raises as `send`."""
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            return self.send(connection, outcomes)
+
     def send(self, connection: Connection, outcomes: Outcomes) -> int:
-        """Send the booking on the connection of the caller's write transaction; the new
-        appointment's id. Raises what `outcomes` make of a refusal, a full slot or a unique
-        constraint; the caller's transaction rolls back."""
+        """Send the booking on `connection` (inside the caller's transaction, if it has
+        one); the new appointment's id. Raises what `outcomes` make of a refusal, a full
+        slot or a unique constraint; the caller's transaction rolls back."""
         self.connection = connection
         self.raw = connection.connection.driver_connection
-        if self.seat is None:
-            return self._send_pipelined(outcomes)
+        if self.statement is not None:
+            return self._send_at_once(outcomes)
         return self._send_in_turn(outcomes)
+
+    def _send_at_once(self, outcomes: Outcomes) -> int:
+        """PostgreSQL: the one statement. The check's rows come first in the rules' order:
+        a refusal, then a full slot, then a constraint."""
+        sql, parameters = self.statement
+        found, appointment_id = self._answer(sql, parameters, outcomes.explain)
+        if appointment_id is None and found:  # nothing written: the rules judge the rows
+            outcomes.judge(*self._found(found))
+            # not refused (no-shows that do not block): again, the rows judged
+            found, appointment_id = self._answer(sql, parameters | {"judged": True},
+                                                 outcomes.explain)
+        if appointment_id is None:
+            raise outcomes.slot_full()
+        return appointment_id
+
+    def _answer(self, sql: str, parameters: dict, explain) -> tuple[list, int | None]:
+        """The check's rows, and the appointment's id (None: nothing was booked)."""
+        with self._integrity(explain):
+            rows = self._send(sql, parameters).fetchall()
+        found = [row[:3] for row in rows if row[2] != "booked"]
+        booked = [row[3] for row in rows if row[2] == "booked"]
+        return found, (booked[0] if booked else None)
 
     def _send_in_turn(self, outcomes: Outcomes) -> int:
         """SQLite: check, then write, one statement after another."""
-        outcomes.judge(*self._found(self._send(*self.check)))
+        outcomes.judge(*self._found(self._send(*self.check).fetchall()))
         seat = self._send(*self.seat).fetchone()
         if seat is None:
             raise outcomes.slot_full()
@@ -262,45 +377,12 @@ class Sender:
                 self._send(sql, parameters)
         return appointment_id
 
-    def _send_pipelined(self, outcomes: Outcomes) -> int:
-        """PostgreSQL: all four statements in one round trip, their answers read after."""
-        check = inserted = None
-        failed = None
-        try:
-            with self.raw.pipeline():
-                check = self._send(*self.check, in_pipeline=True)
-                inserted = self._send(*self.appointment, in_pipeline=True)
-                self._send(*self.applicants, in_pipeline=True)
-                if self.outbox is not None:
-                    self._send(*self.outbox, in_pipeline=True)
-        except self.dialect.loaded_dbapi.Error as error:
-            failed = error  # the statements after it did not run
-        if failed is not None and isinstance(failed, self.dialect.loaded_dbapi.OperationalError) \
-                and self.dialect.is_disconnect(failed, self.raw, None):
-            self._raise(failed, None, None, None)
-        # What the booking's rules say comes first: the check ran first, whatever failed
-        # after it. Then the appointment's answer: a row (booked), no row (the seat's
-        # condition failed: the slot is full), or none (its statement, or one before it,
-        # failed).
-        if _answered(check):
-            outcomes.judge(*self._found(check))
-        row = inserted.fetchone() if _answered(inserted) else None
-        if _answered(inserted) and row is None:
-            raise outcomes.slot_full()
-        if failed is None:
-            return row[0]
-        if isinstance(failed, self.dialect.loaded_dbapi.IntegrityError):
-            explained = outcomes.explain(failed)
-            if explained is not None:
-                raise explained from None
-        self._raise(failed, None, None, None)
-
-    def _found(self, check) -> tuple[dict, bool]:
+    def _found(self, rows: list) -> tuple[dict, bool]:
         """The check's rows: {id_hash: [no-show dates]}, and whether one of the people has
         an active booking of the service."""
         days: dict = {}
         already = False
-        for id_hash, day, what in check.fetchall():
+        for id_hash, day, what in rows:
             if what == "taken":
                 already = True
             else:
@@ -309,17 +391,12 @@ class Sender:
 
     # -- the driver ------------------------------------------------------------------------
 
-    def _send(self, sql: str, parameters: dict, in_pipeline: bool = False):
-        """Execute on a new driver cursor, telling SQLAlchemy's listeners first. In a
-        pipeline its answer comes when the pipeline ends, and a driver error (the answer
-        of an earlier statement, perhaps) is left to the pipeline's caller."""
+    def _send(self, sql: str, parameters: dict):
+        """Execute on a new driver cursor, telling SQLAlchemy's listeners first."""
         cursor = self.raw.cursor()
         dispatch = self.connection.dispatch.before_cursor_execute
         if dispatch:
             dispatch(self.connection, cursor, sql, parameters, None, False)
-        if in_pipeline:
-            cursor.execute(sql, parameters)
-            return cursor
         try:
             cursor.execute(sql, parameters)
         except self.dialect.loaded_dbapi.Error as error:
@@ -355,4 +432,3 @@ class Sender:
     @staticmethod
     def _date_result(value):
         return value if isinstance(value, date) or value is None else date.fromisoformat(value)
-

@@ -63,15 +63,21 @@ def slot_full() -> BookingError:
 
 # One seat of :capacity (today's configured seats, which the row then records), the slot row
 # created on first use: a row back (its id) means the seat was taken, none that the slot is
-# full. The same SQL on PostgreSQL and SQLite (3.35+: upsert and RETURNING), with :name
-# placeholders; booking.hotpath sends it.
-TAKE_SEAT_SQL = (
-    'INSERT INTO slots (office_id, service_code, date, start, "end", capacity, booked) '
-    "VALUES (:office_id, :service_code, :date, :start, :end, :capacity, 1) "
-    "ON CONFLICT (office_id, service_code, date, start) DO UPDATE "
-    "SET booked = slots.booked + 1, capacity = excluded.capacity "
-    "WHERE slots.booked < excluded.capacity "
-    "RETURNING id")
+# full. With :name placeholders; booking.hotpath sends it.
+_SEAT_COLUMNS = 'INSERT INTO slots (office_id, service_code, date, start, "end", capacity, booked) '
+_SEAT_TAKEN = ("ON CONFLICT (office_id, service_code, date, start) DO UPDATE "
+               "SET booked = slots.booked + 1, capacity = excluded.capacity "
+               "WHERE slots.booked < excluded.capacity "
+               "RETURNING id")
+# on its own (SQLite 3.35+ has upsert and RETURNING)
+TAKE_SEAT_SQL = (_SEAT_COLUMNS + "VALUES (:office_id, :service_code, :date, :start, :end, "
+                 ":capacity, 1) " + _SEAT_TAKEN)
+# PostgreSQL, inside a booking's one statement: the seat is taken only WHERE {condition}
+# holds (each value cast: a bare parameter in a select list is text there)
+TAKE_SEAT_WHERE_SQL = (
+    _SEAT_COLUMNS + "SELECT CAST(:office_id AS INTEGER), CAST(:service_code AS VARCHAR), "
+    "CAST(:date AS DATE), CAST(:start AS VARCHAR), CAST(:end AS VARCHAR), "
+    "CAST(:capacity AS INTEGER), 1 WHERE {condition} " + _SEAT_TAKEN)
 
 
 def take_seat(slot_id: int, capacity: int) -> None:
