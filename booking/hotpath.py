@@ -117,9 +117,10 @@ def _columns(table: Table, keys: tuple, expressions: dict) -> list:
             and (c.key in keys or c.key in expressions or c.default is not None)]
 
 
-def _given(columns: list, dialect: Dialect, expressions: dict) -> tuple:
+def _given(columns: list, dialect: Dialect) -> tuple:
+    """_Insert.columns of the columns whose values the rows give."""
     return tuple((c.key, c.name, c.type.bind_processor(dialect), _default_of(c))
-                 for c in columns if c.key not in expressions)
+                 for c in columns)
 
 
 @functools.cache
@@ -135,14 +136,14 @@ def _insert(table: Table, keys: tuple, rows: int, dialect: Dialect,
         "(" + ", ".join(f":{c.name}_{i}" for c in columns) + ")" for i in range(rows))
     if returning:
         sql += f" RETURNING {returning}"
-    return _Insert(sql, _given(columns, dialect, {}))
+    return _Insert(sql, _given(columns, dialect))
 
 
 @functools.cache
 def _insert_from_json(table: Table, keys: tuple, dialect: Dialect, source: str,
                       parameter: str, computed: tuple = (), returning: str = "") -> _Insert:
     """PostgreSQL: INSERT … SELECT of rows that give `keys`, as ONE parameter: a JSON array
-    of objects by column name (`rows`, then `json_rows`), each row with the one row of the
+    of objects by column name (`rows`, then `_json_rows`), each row with the one row of the
     WITH clause `source`. `computed`: (column key, SQL expression) pairs whose value the
     database works out (they may name `source` and the row, `r`). One parameter per table
     keeps the statement short and its parameters few: psycopg then converts the statement
@@ -158,7 +159,7 @@ def _insert_from_json(table: Table, keys: tuple, dialect: Dialect, source: str,
            f"jsonb_to_recordset(CAST(:{parameter} AS JSONB)) AS r({record})")
     if returning:
         sql += f" RETURNING {returning}"
-    return _Insert(sql, _given(columns, dialect, expressions))
+    return _Insert(sql, _given(given, dialect))
 
 
 def _json(value):
@@ -169,7 +170,7 @@ def _json(value):
     raise TypeError(f"{type(value).__name__} in a booking's row")
 
 
-def json_rows(rows: list[dict]) -> str:
+def _json_rows(rows: list[dict]) -> str:
     return json.dumps(rows, default=_json, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -287,11 +288,11 @@ class Sender:
             statement = _one_statement(len(booking.hashes), booking.keys(), dialect)
             self.statement = (statement.sql, check | seat | {
                 "judged": False,
-                "appointment": json_rows(statement.appointment.rows([booking.appointment],
+                "appointment": _json_rows(statement.appointment.rows([booking.appointment],
                                                                     converted)),
-                "applicants": json_rows(statement.applicants.rows(booking.applicants,
+                "applicants": _json_rows(statement.applicants.rows(booking.applicants,
                                                                   converted)),
-                "messages": json_rows(statement.messages.rows(booking.messages, converted))})
+                "messages": _json_rows(statement.messages.rows(booking.messages, converted))})
             return
         self.statement = None  # one after another, the ids filled in as they come back
         name = dialect.name
