@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import abort, current_app, g, request, session
 from flask_login import UserMixin, current_user
-from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, String, bindparam, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -118,16 +118,22 @@ def revoke_user_tokens(user_id: int) -> int:
         .values(revoked_at=utcnow())).rowcount or 0
 
 
+@functools.cache
+def _bearer_statement():
+    """The account of a live API token: one statement (every staff API request asks it),
+    built once."""
+    return (select(User).join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == bindparam("token_hash"),
+                   ApiToken.revoked_at.is_(None), ApiToken.expires_at > bindparam("now")))
+
+
 def user_from_bearer() -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _hash_token(token.strip())))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
-        return None
-    user = db.session.get(User, row.user_id)
+    user = db.session.scalar(_bearer_statement(), {"token_hash": _hash_token(token.strip()),
+                                                   "now": utcnow()})
     return user if user is not None and user.may_sign_in else None
 
 

@@ -34,13 +34,17 @@ HALL = {"tags": ["hall"], "security": BEARER}
 CALLED = "ticket_not_called (only a called ticket)"
 
 
-def called_json(ticket: Ticket) -> dict:
+def called_json(ticket: Ticket, window_number: str | None = None) -> dict:
+    """The ticket as the window's answers show it; `window_number`, when the caller knows
+    it, saves looking the window up again (the call's commit expired it)."""
     from core.extensions import db
     from offices.models import Window
 
-    window = db.session.get(Window, ticket.window_id) if ticket.window_id else None
+    if window_number is None and ticket.window_id:
+        window = db.session.get(Window, ticket.window_id)
+        window_number = window.number if window else None
     return {"id": ticket.id, "number": ticket.number, "service": ticket.service_code,
-            "status": ticket.status, "window": window.number if window else None}
+            "status": ticket.status, "window": window_number}
 
 
 # SQLite's INTEGER holds no larger id (it would raise OverflowError, a 500): refused as
@@ -104,10 +108,11 @@ def call_next(office_code: str, window_number: str):
     """Call the next ticket at a window."""
     office = api_staffed_office(office_code)
     window = window_by_number(office, window_number)
+    number = window.number  # read before the call's transaction expires the window
     ticket = calling.call_next(office, window, current_staff())
     if ticket is None:
         return "", 204
-    return {"ticket": called_json(ticket)}
+    return {"ticket": called_json(ticket, number)}
 
 
 @blueprint.post("/offices/<office_code>/windows/<window_number>/pause")
