@@ -170,8 +170,12 @@ def _json(value):
     raise TypeError(f"{type(value).__name__} in a booking's row")
 
 
+# One encoder for every booking: json.dumps with options builds a new one on each call.
+_ENCODER = json.JSONEncoder(default=_json, ensure_ascii=False, separators=(",", ":"))
+
+
 def _json_rows(rows: list[dict]) -> str:
-    return json.dumps(rows, default=_json, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(rows)
 
 
 # The people's no-shows that can still block them and their active bookings of the service

@@ -2,6 +2,7 @@
 but static files and the public answers of PUBLIC_ENDPOINTS (docs/api.md §3.1)."""
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 
 from core.converters import TokenConverter
 
@@ -42,10 +43,22 @@ def by_secret() -> bool:
                                     for converter in rule._converters.values())
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a request bringing no session cookie
+    (every API call, every anonymous page) starts an empty session without first building
+    the cookie's signer, as Flask does on every request (about 2 % of a booking's CPU)."""
+
+    def open_session(self, app, request_):
+        if app.secret_key and not request_.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request_)
+
+
 def init_security(app: Flask) -> None:
     if app.config.get("ENV_NAME") == "production":
         app.config.setdefault("SESSION_COOKIE_SECURE", True)
         app.config["SESSION_COOKIE_SECURE"] = True
+    app.session_interface = CookieSessionInterface()
 
     @app.after_request
     def security_headers(response):
