@@ -244,6 +244,27 @@ def test_a_booking_on_postgresql_is_one_round_trip(client, booking_env):
     assert seen == [("WITH", True, pq.TransactionStatus.IDLE)]
 
 
+def test_the_booking_connection_goes_back_to_the_pool_as_it_was_lent(client, booking_env):
+    """The autocommit booking borrows a pooled connection and switches autocommit on; what
+    it returns must be in transactions again, or the next request's write_transaction
+    would run statement by statement."""
+    import pytest
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL books in autocommit")
+    returned: list[bool] = []
+
+    def on_checkin(dbapi_connection, _record):
+        returned.append(dbapi_connection.autocommit)
+
+    event.listen(db.engine, "checkin", on_checkin)
+    try:
+        _book(client, 2, start="10:30")
+    finally:
+        event.remove(db.engine, "checkin", on_checkin)
+    assert returned and not any(returned)
+
+
 def test_a_no_show_that_does_not_block_costs_the_statement_once_more(client, booking_env):
     """PostgreSQL: when the check finds a row the booking writes nothing and the rules judge
     it; one no-show does not block (NO_SHOW_LIMIT 2), so the statement goes again, judged."""
