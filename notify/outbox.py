@@ -1,11 +1,12 @@
 """Queueing an SMS: add an outbox row to the caller's transaction. The caller commits; the
 `sms-dispatch` job sends it. A request never waits on Twilio."""
 
+import functools
 import json
 import logging
 
 from flask import current_app
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import utcnow
@@ -52,16 +53,29 @@ def queue_sms(to_phone: str, body: str, kind: str,
             return None
     # whether the number opted out of this kind, and whether the message was queued
     # before: one question to the database (a call at a window asks it inside its turn)
-    asked = []
-    if kind not in TRANSACTIONAL_KINDS:
-        asked.append(exists().where(SmsOptOut.phone_hash == phone_hash(phone)))
-    if dedupe_key is not None:
-        asked.append(exists().where(OutboxMessage.dedupe_key == dedupe_key))
-    if asked and db.session.scalar(select(or_(*asked))):
+    checks_opt_out = kind not in TRANSACTIONAL_KINDS
+    if (checks_opt_out or dedupe_key is not None) and db.session.scalar(
+            _already_statement(checks_opt_out, dedupe_key is not None),
+            {"phone_hash": phone_hash(phone), "dedupe_key": dedupe_key}):
         return None
     message = OutboxMessage(**message_row(phone, body, kind, dedupe_key))
     db.session.add(message)
     return message
+
+
+@functools.cache
+def _already_statement(opted_out: bool, queued: bool):
+    """SELECT whether the number opted out (`opted_out`) or a message with the dedupe key
+    was queued (`queued`): built once per combination, over the tables themselves, so that
+    SQLAlchemy does not derive it anew on every message (0.2 ms each, two per call at a
+    window)."""
+    opt_outs, outbox = SmsOptOut.__table__, OutboxMessage.__table__
+    asked = []
+    if opted_out:
+        asked.append(exists().where(opt_outs.c.phone_hash == bindparam("phone_hash")))
+    if queued:
+        asked.append(exists().where(outbox.c.dedupe_key == bindparam("dedupe_key")))
+    return select(or_(*asked))
 
 
 def sendable_phone(to_phone: str | None, kind: str) -> str | None:
