@@ -141,11 +141,15 @@ def bench_database(kind: str, plan: Plan, args, work: Path, index: list[int]) ->
         setup = database.prepare(url)
         tokens = setup["tokens"]
         env = database.server_env(url, NOW)
-        with gunicorn("wsgi:app", args.workers, work / f"logs-{kind}", env) as server:
+        with gunicorn("wsgi:app", args.workers, work / f"logs-{kind}", env) as server, \
+                gunicorn("bench.ceiling_app:app", args.workers, work / f"logs-bare-{kind}",
+                         {}) as bare:
             log(f"{kind}: release rush, {plan.couples} couples, {plan.concurrency} clients")
+            before = bare_flask(bare, args.client, plan)
             rush, out["rush"] = measured_rush(server, url, args.client, RUSH_DAY,
                                               next_block(index), plan.couples,
                                               plan.concurrency)
+            out["rush"]["ceiling_beside"] = beside(before, bare_flask(bare, args.client, plan))
             log(f"{kind}: rush {out['rush']['bookings_per_second']} bookings/s, "
                 f"p99 {out['rush']['latency_ms']['p99']} ms, answers {out['rush']['answers']}")
 
@@ -315,6 +319,23 @@ def measure_stats(server, tokens: dict, plan: Plan) -> dict:
         requests.Session(), f"{server.url}/api/v1/stats", plan.stats_reads,
         {"Authorization": f"Bearer {tokens['admin']}"})
     return out
+
+
+def bare_flask(server, client_kind: str, plan: Plan) -> dict:
+    """The bare-Flask ceiling on `server`, once: req/s and CPU per answer."""
+    with cpu.CpuMeter(server.worker_pids()) as meter:
+        run = scenarios.ceiling(server.url, client_kind, plan.ceiling_requests,
+                                plan.concurrency)
+    return run_figures(run) | {
+        "cpu_ms_per_answer": cpu.per_booking(meter.seconds, 0, len(run.samples))}
+
+
+def beside(before: dict, after: dict) -> dict:
+    """The ceiling measured just before and just after a rush, and their mean: what that
+    rush's bookings/s are divided by. The machine's speed drifts by half within a run
+    (bench/analysis.md), so a ceiling measured minutes earlier is no fair yardstick."""
+    mean = round((before["requests_per_second"] + after["requests_per_second"]) / 2, 1)
+    return {"before": before, "after": after, "requests_per_second": mean}
 
 
 def ceiling(args, plan: Plan, work: Path) -> dict:
