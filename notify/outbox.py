@@ -56,7 +56,8 @@ def queue_sms(to_phone: str, body: str, kind: str,
     checks_opt_out = kind not in TRANSACTIONAL_KINDS
     if (checks_opt_out or dedupe_key is not None) and db.session.scalar(
             _already_statement(checks_opt_out, dedupe_key is not None),
-            {"phone_hash": phone_hash(phone), "dedupe_key": dedupe_key}):
+            {"phone_hash": phone_hash(phone) if checks_opt_out else None,
+             "dedupe_key": dedupe_key}):
         return None
     message = OutboxMessage(**message_row(phone, body, kind, dedupe_key))
     db.session.add(message)
