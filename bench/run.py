@@ -327,6 +327,7 @@ def bare_flask(server, client_kind: str, plan: Plan) -> dict:
         run = scenarios.ceiling(server.url, client_kind, plan.ceiling_requests,
                                 plan.concurrency)
     return run_figures(run) | {
+        "cpu_seconds": meter.seconds,
         "cpu_ms_per_answer": cpu.per_booking(meter.seconds, 0, len(run.samples))}
 
 
@@ -342,12 +343,7 @@ def ceiling(args, plan: Plan, work: Path) -> dict:
     out = {"levels": []}
     with gunicorn("bench.ceiling_app:app", args.workers, work / "logs-ceiling", {}) as server:
         log(f"ceiling: bare Flask, {plan.ceiling_requests} requests, {plan.concurrency} clients")
-        with cpu.CpuMeter(server.worker_pids()) as meter:
-            main = scenarios.ceiling(server.url, args.client, plan.ceiling_requests,
-                                     plan.concurrency)
-        out["main"] = run_figures(main) | {
-            "cpu_seconds": meter.seconds,
-            "cpu_ms_per_answer": cpu.per_booking(meter.seconds, 0, len(main.samples))}
+        out["main"] = bare_flask(server, args.client, plan)
         for level in plan.levels:
             run = scenarios.ceiling(server.url, args.client,
                                     max(plan.per_level, plan.per_client * level), level)
