@@ -17,6 +17,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30000
 # the next one is woken as the lock is let go, instead of polling in SQLite's busy handler;
 # they wait at most SQLITE_BUSY_TIMEOUT_MS (then a 503). False: the busy handler alone.
 SQLITE_WRITER_QUEUE = True
+# SQLite: a WAL checkpoint after every this many commits of a process, run once the
+# connection has let go of the write lock (core.database); 0: SQLite's auto-checkpoint,
+# inside the commit that takes the WAL past 1,000 pages, while the lock is held.
+SQLITE_CHECKPOINT_EVERY = 50
 # PostgreSQL: a pooled connection is replaced after this many seconds (-1: never), before a
 # server or firewall idle timeout can drop it; one dropped meanwhile is noticed at checkout.
 DATABASE_POOL_RECYCLE_SECONDS = 1800

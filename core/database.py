@@ -3,6 +3,7 @@ wait in; PostgreSQL's check of pooled connections at checkout; one write-transac
 that every service uses for a change that must be atomic."""
 
 import fcntl
+import itertools
 import logging
 import os
 import select
@@ -213,7 +214,44 @@ def _sqlite_writer_queue(engine: Engine, lock_path: str) -> None:
             lock.close()
 
 
-def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int, writer_queue: bool) -> None:
+# --- SQLite: WAL checkpoints outside the write lock ---------------------------------------
+# SQLite's own auto-checkpoint runs inside the COMMIT that takes the WAL past 1,000 pages,
+# copying them into the database and syncing both files while the write lock (and our
+# writers' queue) is still held: every writer in every worker waits for it. Instead,
+# auto-checkpoint is off and a connection runs a PASSIVE checkpoint once it is back in the
+# pool, its lock let go, after every SQLITE_CHECKPOINT_EVERY commits of this process. PASSIVE
+# never waits for a lock nor blocks a writer: it copies what no reader still needs, and the
+# next one copies the rest. A process's last connection to close checkpoints all that is left.
+
+_COMMITTED = "xiyue_committed"  # the connection record's info key: a commit since checkout
+
+
+def _sqlite_checkpoints(engine: Engine, every: int) -> None:
+    commits = itertools.count(1)  # this process's commits; next() is atomic under the GIL
+
+    @event.listens_for(engine, "commit")
+    def note_commit(connection):
+        connection.info[_COMMITTED] = True  # the pool record's info, seen again at checkin
+
+    # registered after the writer queue's checkin listener, so it runs after that one has
+    # let go of the lock
+    @event.listens_for(engine, "checkin")
+    def checkpoint(dbapi_connection, record):
+        if not record.info.pop(_COMMITTED, False) or next(commits) % every:
+            return
+        if dbapi_connection is None:  # invalidated on its way back
+            return
+        try:
+            dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        except sqlite3.Error as error:  # the commit stands; the next checkpoint tries again
+            log.warning("SQLite WAL checkpoint failed: %s", error)
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int, writer_queue: bool,
+                    checkpoint_every: int) -> None:
+    file_database = _writer_lock_path(engine.url) is not None
+    checkpoint_outside_lock = file_database and checkpoint_every > 0
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
@@ -225,11 +263,14 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int, writer_queue: bool) ->
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if checkpoint_outside_lock:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # _sqlite_checkpoints instead
         cursor.close()
 
-    lock_path = _writer_lock_path(engine.url) if writer_queue else None
-    if lock_path is not None:
-        _sqlite_writer_queue(engine, lock_path)
+    if writer_queue and file_database:
+        _sqlite_writer_queue(engine, _writer_lock_path(engine.url))
+    if checkpoint_outside_lock:
+        _sqlite_checkpoints(engine, checkpoint_every)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
@@ -357,7 +398,8 @@ def init_database(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _sqlite_pragmas(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"],
-                            app.config["SQLITE_WRITER_QUEUE"])
+                            app.config["SQLITE_WRITER_QUEUE"],
+                            app.config["SQLITE_CHECKPOINT_EVERY"])
             if app.config.get("SQLITE_CHECK_DEFERRED_WRITES"):
                 _check_deferred_writes(engine)
         elif engine.dialect.name == "postgresql":

@@ -388,3 +388,65 @@ def test_a_pooled_connection_runs_in_wal_mode_with_synchronous_normal(sqlite_app
             assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
             assert pragma("PRAGMA foreign_keys").scalar() == 1
             assert pragma("PRAGMA busy_timeout").scalar() == app.config["SQLITE_BUSY_TIMEOUT_MS"]
+
+
+# --- WAL checkpoints, outside the lock ------------------------------------------------------
+
+def _checkpoints(app, lock_path) -> list[bool]:
+    """Whether the lock was free as each WAL checkpoint began, in order. Traced at the
+    sqlite3 level, since the checkpoint is sent on the DBAPI connection as the pool takes
+    it back, where SQLAlchemy's cursor events do not see it."""
+    free_at: list[bool] = []
+
+    def trace(statement):
+        if statement.startswith("PRAGMA wal_checkpoint"):
+            free_at.append(_free(lock_path))
+
+    with app.app_context():
+        db.engine.dispose()  # the connections made from now on are traced
+
+        @event.listens_for(db.engine, "connect")
+        def traced(dbapi_connection, _record):
+            dbapi_connection.set_trace_callback(trace)
+    return free_at
+
+
+def test_the_wal_is_checkpointed_every_n_commits_after_the_lock_is_let_go(sqlite_app, lock_path):
+    """SQLite's auto-checkpoint would copy the WAL into the database inside a COMMIT, the
+    writers' lock held and every other writer waiting; here it runs after every
+    SQLITE_CHECKPOINT_EVERY commits (counted from the app's start: loading the offices
+    committed too), once the lock is free."""
+    app = sqlite_app(SQLITE_CHECKPOINT_EVERY=3)
+    checkpoints = _checkpoints(app, lock_path)
+    commits = []
+    with app.app_context():
+        event.listen(db.engine, "commit", lambda _connection: commits.append(1))
+    client = app.test_client()
+    for _ in range(6):
+        assert client.post("/api/test/rename").status_code == 200
+    assert len(commits) == 6  # one per write transaction
+    assert checkpoints == [True, True]
+    with app.app_context():
+        assert _name() == "renamed"
+
+
+def test_a_rolled_back_transaction_does_not_count_towards_a_checkpoint(sqlite_app, lock_path):
+    app = sqlite_app(SQLITE_CHECKPOINT_EVERY=1)
+    checkpoints = _checkpoints(app, lock_path)
+    with app.app_context():
+        with pytest.raises(RuntimeError), write_transaction():
+            _rename("never")
+            raise RuntimeError("rolled back")
+        assert checkpoints == []
+        with write_transaction():
+            _rename("kept")
+        assert checkpoints == [True]
+        assert _name() == "kept"
+
+
+@pytest.mark.parametrize(("every", "autocheckpoint"), [(50, 0), (0, 1000)])
+def test_sqlites_own_auto_checkpoint_is_off_unless_asked_for(sqlite_app, every, autocheckpoint):
+    app = sqlite_app(SQLITE_CHECKPOINT_EVERY=every)
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == autocheckpoint
