@@ -4,6 +4,7 @@
 clock for tests and demonstrations, also across processes such as gunicorn workers.
 """
 
+import functools
 import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -16,11 +17,17 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 def utcnow() -> datetime:
     frozen = current_app.config.get("FROZEN_NOW") if has_app_context() else None
     if frozen:
-        value = frozen if isinstance(frozen, datetime) else datetime.fromisoformat(frozen)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
-        return value.astimezone(UTC)
+        return _frozen_utc(frozen)
     return datetime.now(UTC)
+
+
+@functools.lru_cache(maxsize=16)
+def _frozen_utc(frozen: str | datetime) -> datetime:
+    """FROZEN_NOW in UTC; parsed once, not at each of a request's many look-ups."""
+    value = frozen if isinstance(frozen, datetime) else datetime.fromisoformat(frozen)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+    return value.astimezone(UTC)
 
 
 def wall_now() -> datetime:

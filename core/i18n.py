@@ -20,7 +20,10 @@ def select_locale() -> Locale:
     config = current_app.config
     if not has_request_context():  # CLI, scheduler jobs: Chinese
         return _locale(config["BABEL_DEFAULT_LOCALE"])
-    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+    # `in` before `[]`: MultiDict.get() builds a BadRequestKeyError for a key absent
+    args, cookies = request.args, request.cookies
+    chosen = (("lang" in args and args["lang"])
+              or (LANG_COOKIE in cookies and cookies[LANG_COOKIE]))
     if chosen in config["LANGUAGES"]:
         return _locale(chosen)
     return _locale(config["BABEL_DEFAULT_LOCALE"])

@@ -23,6 +23,16 @@ PUBLIC_ENDPOINTS = frozenset({
     "feedback_public.suggestion_counts",
 })
 NO_STORE = "no-store"
+# Set on each answer that has not set them itself.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+     "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; "
+     "base-uri 'self'; form-action 'self'"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
 
 
 def cacheable(app: Flask) -> bool:
@@ -49,7 +59,8 @@ class CookieSessionInterface(SecureCookieSessionInterface):
     the cookie's signer, as Flask does on every request (about 2 % of a booking's CPU)."""
 
     def open_session(self, app, request_):
-        if app.secret_key and not request_.cookies.get(self.get_cookie_name(app)):
+        name = self.get_cookie_name(app)
+        if app.secret_key and not (name in request_.cookies and request_.cookies[name]):
             return self.session_class()
         return super().open_session(app, request_)
 
@@ -62,14 +73,13 @@ def init_security(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-            "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; "
-            "base-uri 'self'; form-action 'self'")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if by_secret() or ("Cache-Control" not in response.headers and not cacheable(app)):
-            response.headers["Cache-Control"] = NO_STORE
+        headers = response.headers
+        # the names already there, read once: werkzeug's Headers answers `in` and
+        # setdefault() by raising (and building) a BadRequestKeyError for each name absent
+        present = {name.lower() for name, _value in headers}
+        for name, value in SECURITY_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
+        if by_secret() or ("cache-control" not in present and not cacheable(app)):
+            headers["Cache-Control"] = NO_STORE
         return response
