@@ -249,8 +249,8 @@ def _sqlite_checkpoints(engine: Engine, every: int) -> None:
 
 def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int, writer_queue: bool,
                     checkpoint_every: int) -> None:
-    file_database = _writer_lock_path(engine.url) is not None
-    checkpoint_outside_lock = file_database and checkpoint_every > 0
+    lock_path = _writer_lock_path(engine.url)  # None: an in-memory database
+    checkpoint_outside_lock = lock_path is not None and checkpoint_every > 0
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -267,8 +267,8 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int, writer_queue: bool,
             cursor.execute("PRAGMA wal_autocheckpoint=0")  # _sqlite_checkpoints instead
         cursor.close()
 
-    if writer_queue and file_database:
-        _sqlite_writer_queue(engine, _writer_lock_path(engine.url))
+    if writer_queue and lock_path is not None:
+        _sqlite_writer_queue(engine, lock_path)
     if checkpoint_outside_lock:
         _sqlite_checkpoints(engine, checkpoint_every)
 
