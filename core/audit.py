@@ -41,13 +41,20 @@ def audit_actor(user) -> Actor:
     return Actor(getattr(user, "id", None), getattr(user, "username", "") or "")
 
 
+def audit_row(user, action: str, target: str = "", office_id: int | None = None,
+              **details) -> dict:
+    """An audit entry's column values (its time is the column's default): `record_audit`
+    adds them to the session, a call at a window inserts them itself."""
+    return {"user_id": getattr(user, "id", None),
+            "username": getattr(user, "username", "") or "", "office_id": office_id,
+            "action": action, "target": target, "details": details,
+            "ip": (request.remote_addr or "") if has_request_context() else ""}
+
+
 def record_audit(user, action: str, target: str = "", office_id: int | None = None,
                  **details) -> AuditEntry:
     """Add an audit entry to the current transaction (the caller commits)."""
-    entry = AuditEntry(
-        user_id=getattr(user, "id", None), username=getattr(user, "username", "") or "",
-        office_id=office_id, action=action, target=target, details=details,
-        ip=(request.remote_addr or "") if has_request_context() else "")
+    entry = AuditEntry(**audit_row(user, action, target, office_id, **details))
     db.session.add(entry)
     return entry
 

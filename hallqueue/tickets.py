@@ -210,25 +210,51 @@ def issue_ticket(office: Office, staff, request: TicketRequest) -> Ticket:
 
 def queue_called_sms(office: Office, ticket: Ticket, window_number: str) -> None:
     """"请J001号到3号窗口办理" to the ticket's phone, once per call (a recall sends again)."""
+    from notify.models import OutboxMessage
+
+    row = called_sms_row(office, ticket, window_number)
+    if row is not None:
+        db.session.add(OutboxMessage(**row))
+
+
+def called_sms_row(office: Office, ticket: Ticket, window_number: str) -> dict | None:
+    """The called SMS's outbox row (notify.outbox.sms_row), or None: no phone, opted out,
+    or sent for this call already."""
     if not ticket.phone:
-        return
+        return None
     from notify.messages import render
-    from notify.outbox import queue_sms
+    from notify.outbox import sms_row
 
     body = render("called", ticket.language, office=localized(office, "name", ticket.language),
                   number=ticket.number, window=window_number)
-    queue_sms(ticket.phone, body, "called", f"called:{ticket.id}:{ticket.call_count}")
+    return sms_row(ticket.phone, body, "called", f"called:{ticket.id}:{ticket.call_count}")
 
 
 def queue_near_turn_sms(office: Office, service_code: str) -> int:
     """After the queue of a service moved: "your turn is near" to each waiting ticket with at
     most NEAR_TURN_AHEAD people ahead that has not had it yet. Returns how many were queued."""
+    from notify.models import OutboxMessage
+
+    now = utcnow()
+    due = near_turn_sms_rows(office, service_code)
+    for ticket, row in due:
+        if row is not None:
+            db.session.add(OutboxMessage(**row))
+        ticket.near_turn_sms_at = now
+    return len(due)
+
+
+def near_turn_sms_rows(office: Office, service_code: str) -> list[tuple[Ticket, dict | None]]:
+    """The waiting tickets of the service due a "your turn is near" SMS (at most
+    NEAR_TURN_AHEAD people ahead, none had it yet in this wait, with a phone), each with
+    its outbox row (notify.outbox.sms_row; None when the number opted out). The caller
+    writes the rows and marks every one of the tickets (near_turn_sms_at), sent or not, so
+    that the next call does not ask again."""
     limit = int(current_app.config.get("NEAR_TURN_AHEAD", 3))
     from notify.messages import render
-    from notify.outbox import queue_sms
+    from notify.outbox import sms_row
 
-    queued = 0
-    now = utcnow()
+    due = []
     for ahead, ticket in enumerate(waiting_in_order(office.id, office_today(office),
                                                     service_code, limit + 1)):
         if ticket.near_turn_sms_at is not None or not ticket.phone:
@@ -238,7 +264,5 @@ def queue_near_turn_sms(office: Office, service_code: str) -> int:
                       ahead=ahead)
         # once per wait: a requeued ticket (called before) may get it again
         key = f"near_turn:{ticket.id}" + (f":{ticket.call_count}" if ticket.call_count else "")
-        queue_sms(ticket.phone, body, "near_turn", key)
-        ticket.near_turn_sms_at = now
-        queued += 1
-    return queued
+        due.append((ticket, sms_row(ticket.phone, body, "near_turn", key)))
+    return due

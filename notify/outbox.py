@@ -42,6 +42,18 @@ def queue_sms(to_phone: str, body: str, kind: str,
     """Queue one message; None when the number opted out of this kind, when a message with
     the same dedupe_key was queued before (in this transaction or an earlier one), or when
     `to_phone` is no mobile number (an 11-digit mainland mobile gets +86)."""
+    row = sms_row(to_phone, body, kind, dedupe_key)
+    if row is None:
+        return None
+    message = OutboxMessage(**row)
+    db.session.add(message)
+    return message
+
+
+def sms_row(to_phone: str, body: str, kind: str, dedupe_key: str | None = None) -> dict | None:
+    """The outbox row `queue_sms` would add, for a caller that inserts it itself (a call at
+    a window: bench/analysis.md); None where `queue_sms` queues nothing. A row not yet
+    inserted is not seen by the dedupe check: the caller gives each its own key."""
     phone = _mobile(to_phone, kind)
     if phone is None:
         return None
@@ -59,9 +71,7 @@ def queue_sms(to_phone: str, body: str, kind: str,
             {"phone_hash": phone_hash(phone) if checks_opt_out else None,
              "dedupe_key": dedupe_key}):
         return None
-    message = OutboxMessage(**message_row(phone, body, kind, dedupe_key))
-    db.session.add(message)
-    return message
+    return message_row(phone, body, kind, dedupe_key)
 
 
 @functools.cache

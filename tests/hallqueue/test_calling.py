@@ -223,6 +223,41 @@ def test_near_turn_sms_when_the_queue_moves(client, hall, desk, registrar, app):
     assert tickets[0]["number"] == "J001"
 
 
+def test_a_call_writes_its_rows_and_sends_nothing_to_a_number_that_opted_out(
+        client, hall, desk, registrar, app):
+    """A call's event, SMS, "near turn" marks and audit entry are written by the call
+    itself, one statement per table: the same rows as through the ORM. A number that
+    opted out gets neither SMS; its ticket is marked all the same, so that the next call
+    does not ask again."""
+    from notify.outbox import opt_out
+
+    app.config["NEAR_TURN_AHEAD"] = 2
+    tickets = [walk_in(client, desk, serial=i, phone=f"1380013800{i}").get_json()
+               for i in range(1, 5)]
+    opt_out("+8613800138002")
+    opt_out("+8613800138004")
+    answer = call(client, registrar, "2")  # J001 called; J002, J003 and J004 are near
+    assert answer.status_code == 200 and answer.get_json()["ticket"]["number"] == "J001"
+    db.session.expire_all()
+    sent = db.session.execute(select(OutboxMessage.kind, OutboxMessage.to_phone)
+                              .order_by(OutboxMessage.id)).all()
+    assert [tuple(row) for row in sent] == [("called", "+8613800138001"),
+                                            ("near_turn", "+8613800138003")]
+    marked = {t.number: t.near_turn_sms_at is not None
+              for t in db.session.scalars(select(Ticket))}
+    assert marked == {"J001": False, "J002": True, "J003": True, "J004": True}
+    events = db.session.scalars(select(CallEvent)).all()
+    assert [(e.ticket_id, e.number, e.window_number, e.kind) for e in events] == [
+        (tickets[0]["id"], "J001", "2", "call")]
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "ticket.call")).one()
+    assert entry.target == f"ticket:{tickets[0]['id']}"
+    assert entry.details == {"number": "J001", "window": "2"} and entry.at is not None
+    assert entry.username and entry.office_id == db.session.get(Ticket, tickets[0]["id"]).office_id
+    call(client, registrar, "2")  # J002 called (no SMS: opted out); nobody new is near
+    db.session.expire_all()
+    assert db.session.scalar(select(db.func.count()).select_from(OutboxMessage)) == 2
+
+
 def test_completion_invites_a_rating_by_sms(client, hall, desk, registrar):
     ticket = walk_in(client, desk, serial=1, phone="13800138009").get_json()
     call(client, registrar, "1")
