@@ -149,10 +149,7 @@ def call_next(office: Office, window: Window, staff) -> Ticket | None:
              "called_at": now, "called_by": getattr(staff, "id", None)}
     window_number, actor = window.number, audit_actor(staff)
     place = office_info(office) or office  # the snapshot: names and time zone, no reload
-    # no_autoflush: the call's new rows (its event, SMS and audit entry) go in one flush at
-    # the commit, not one before each look-up; no look-up here needs them (queue_sms sees
-    # the session's pending messages itself)
-    with write_transaction(), db.session.no_autoflush:
+    with write_transaction():
         _serialise_calls(claim["at_office"])
         ticket = db.session.scalars(_claim_statement(), claim).first()
         if ticket is None:
