@@ -232,7 +232,8 @@ def called_sms_row(office: Office, ticket: Ticket, window_number: str) -> dict |
 
 def queue_near_turn_sms(office: Office, service_code: str) -> int:
     """After the queue of a service moved: "your turn is near" to each waiting ticket with at
-    most NEAR_TURN_AHEAD people ahead that has not had it yet. Returns how many were queued."""
+    most NEAR_TURN_AHEAD people ahead that has not had it yet. Returns how many tickets were
+    due (marked, whether or not their number takes the message)."""
     from notify.models import OutboxMessage
 
     now = utcnow()
@@ -247,9 +248,9 @@ def queue_near_turn_sms(office: Office, service_code: str) -> int:
 def near_turn_sms_rows(office: Office, service_code: str) -> list[tuple[Ticket, dict | None]]:
     """The waiting tickets of the service due a "your turn is near" SMS (at most
     NEAR_TURN_AHEAD people ahead, none had it yet in this wait, with a phone), each with
-    its outbox row (notify.outbox.sms_row; None when the number opted out). The caller
-    writes the rows and marks every one of the tickets (near_turn_sms_at), sent or not, so
-    that the next call does not ask again."""
+    its outbox row (notify.outbox.sms_row; None when none is to go: the number opted out,
+    is no mobile, or had this message). The caller writes the rows and marks every one of
+    the tickets (near_turn_sms_at), sent or not, so that the next call does not ask again."""
     limit = int(current_app.config.get("NEAR_TURN_AHEAD", 3))
     from notify.messages import render
     from notify.outbox import sms_row
