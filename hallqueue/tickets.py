@@ -210,11 +210,11 @@ def issue_ticket(office: Office, staff, request: TicketRequest) -> Ticket:
 
 def queue_called_sms(office: Office, ticket: Ticket, window_number: str) -> None:
     """"请J001号到3号窗口办理" to the ticket's phone, once per call (a recall sends again)."""
-    from notify.models import OutboxMessage
+    from notify.outbox import queue_sms_row
 
     row = called_sms_row(office, ticket, window_number)
     if row is not None:
-        db.session.add(OutboxMessage(**row))
+        queue_sms_row(row)
 
 
 def called_sms_row(office: Office, ticket: Ticket, window_number: str) -> dict | None:
@@ -234,13 +234,13 @@ def queue_near_turn_sms(office: Office, service_code: str) -> int:
     """After the queue of a service moved: "your turn is near" to each waiting ticket with at
     most NEAR_TURN_AHEAD people ahead that has not had it yet. Returns how many tickets were
     due (marked, whether or not their number takes the message)."""
-    from notify.models import OutboxMessage
+    from notify.outbox import queue_sms_row
 
     now = utcnow()
     due = near_turn_sms_rows(office, service_code)
     for ticket, row in due:
         if row is not None:
-            db.session.add(OutboxMessage(**row))
+            queue_sms_row(row)
         ticket.near_turn_sms_at = now
     return len(due)
 

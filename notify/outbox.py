@@ -43,8 +43,11 @@ def queue_sms(to_phone: str, body: str, kind: str,
     the same dedupe_key was queued before (in this transaction or an earlier one), or when
     `to_phone` is no mobile number (an 11-digit mainland mobile gets +86)."""
     row = sms_row(to_phone, body, kind, dedupe_key)
-    if row is None:
-        return None
+    return None if row is None else queue_sms_row(row)
+
+
+def queue_sms_row(row: dict) -> OutboxMessage:
+    """Add a row `sms_row` made to the caller's transaction."""
     message = OutboxMessage(**row)
     db.session.add(message)
     return message
