@@ -1,8 +1,10 @@
 """Personal-data protection: encryption at rest, keyed hashes for look-ups, masking.
 
 Every personal value at rest (ID numbers, birth dates, phone numbers, SMS texts, the
-secrets of links) is encrypted with the Fernet keys of `ID_ENCRYPTION_KEYS` (newest first;
-older keys still decrypt, which is how rotation works: docs/deploy.md) and, where a row is
+secrets of links) is encrypted (AES-256-GCM, `encrypt`) under the keys of
+`ID_ENCRYPTION_KEYS` (Fernet keys, newest first; older keys still decrypt, which is how
+rotation works: docs/deploy.md; values written in Fernet's own format by earlier versions
+are still read) and, where a row is
 looked up by it, found through an HMAC-SHA256 under `ID_HASH_KEY`: `keyed_hash` for ID
 numbers (normalised: spaces out, upper case), `secret_hash` for everything else (the exact
 text: link tokens are case-sensitive).
@@ -23,10 +25,16 @@ import base64
 import functools
 import hashlib
 import hmac
+import os
 import re
+from dataclasses import dataclass
 from datetime import date
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from sqlalchemy import Column, Text
 from sqlalchemy.sql import operators
@@ -48,62 +56,109 @@ def _key_texts() -> tuple[str, ...]:
     return tuple(k.decode() if isinstance(k, bytes) else str(k) for k in keys)
 
 
-# The Fernets of the settings last used: (ID_ENCRYPTION_KEYS, SECRET_KEY, (keys, multi)).
-# A booking encrypts nine values; each finds its Fernet here by comparing two settings,
-# instead of parsing the keys and looking them up again.
-_last_fernets: list = [None]
+# How a value is written: "v2:" and, in URL-safe base64, a random 96-bit nonce followed by
+# the AES-256-GCM ciphertext and its tag, under a key derived (HKDF-SHA256) from the newest
+# configured key. AES-GCM is authenticated encryption in one call: Fernet (AES-CBC, then an
+# HMAC) built three objects per value and cost a booking's eleven values about a tenth of its
+# worker CPU (bench/analysis.md). Values written before in Fernet's format are still read,
+# and `flask privacy rotate-keys` rewrites them in this one. The keys stay Fernet keys (32
+# bytes, URL-safe base64), so the settings, their check and the way keys are made are
+# unchanged; each format gets its own key from them, never the same bytes.
+AEAD_PREFIX = "v2:"
+_NONCE_BYTES = 12
+_AEAD_INFO = b"xiyue personal data at rest: AES-256-GCM v2"
 
 
-def _current_fernets() -> tuple[list[Fernet], MultiFernet]:
+@dataclass(frozen=True)
+class _Keys:
+    """The configured keys, newest first, in both formats."""
+
+    fernets: list[Fernet]
+    fernet: MultiFernet
+    aeads: list[AESGCM]
+
+
+# The keys of the settings last used: (ID_ENCRYPTION_KEYS, SECRET_KEY, _Keys). A booking
+# encrypts eleven values; each finds its key here by comparing two settings, instead of
+# parsing the keys and looking them up again.
+_last_keys: list = [None]
+
+
+def _current_keys() -> _Keys:
     config = current_app.config
     keys = config.get("ID_ENCRYPTION_KEYS")
     if isinstance(keys, list):  # a list could change in place: compare its items
         keys = tuple(keys)
     secret = config.get("SECRET_KEY")
-    last = _last_fernets[0]
+    last = _last_keys[0]
     if last is not None and last[0] == keys and last[1] == secret:
         return last[2]
-    fernets = _fernets(_key_texts())
-    _last_fernets[0] = (keys, secret, fernets)
-    return fernets
+    parsed = _parsed_keys(_key_texts())
+    _last_keys[0] = (keys, secret, parsed)
+    return parsed
+
+
+def _aead_key(fernet_key: str) -> AESGCM:
+    material = base64.urlsafe_b64decode(fernet_key)
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=_AEAD_INFO).derive(material)
+    return AESGCM(derived)
 
 
 @functools.lru_cache(maxsize=8)
-def _fernets(keys: tuple[str, ...]) -> tuple[list[Fernet], MultiFernet]:
+def _parsed_keys(keys: tuple[str, ...]) -> _Keys:
     fernets = [Fernet(k) for k in keys]
-    return fernets, MultiFernet(fernets)
-
-
-def _keys() -> list[Fernet]:
-    return _current_fernets()[0]
-
-
-def _fernet() -> MultiFernet:
-    return _current_fernets()[1]
+    return _Keys(fernets, MultiFernet(fernets), [_aead_key(k) for k in keys])
 
 
 def encrypt(text: str) -> str:
-    return _fernet().encrypt(text.encode()).decode()
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = _current_keys().aeads[0].encrypt(nonce, text.encode(), None)
+    return AEAD_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def _open_with(aead: AESGCM, token: str) -> str | None:
+    """The clear text of a "v2:" token if `aead`'s key sealed it, else None."""
+    try:
+        raw = base64.urlsafe_b64decode(token[len(AEAD_PREFIX):])
+        return aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None).decode()
+    except (InvalidTag, ValueError):  # another key, or not a token at all
+        return None
 
 
 def decrypt(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+    """The clear text of a stored token (either format); InvalidToken when no configured key
+    reads it."""
+    keys = _current_keys()
+    if token.startswith(AEAD_PREFIX):
+        for aead in keys.aeads:
+            text = _open_with(aead, token)
+            if text is not None:
+                return text
+        raise InvalidToken
+    return keys.fernet.decrypt(token.encode()).decode()
 
 
 def rotate(token: str) -> str:
-    """Re-encrypt under the newest key."""
-    return _fernet().rotate(token.encode()).decode()
+    """Re-encrypt under the newest key (in the current format, whichever it was in)."""
+    return encrypt(decrypt(token))
 
 
 def key_needed(token: str) -> str:
     """Which key reads `token`: "newest", "older" (still needs a key rotation has not yet
     replaced) or "none" (no configured key reads it: a key is missing)."""
-    for position, key in enumerate(_keys()):
-        try:
-            key.decrypt(token.encode())
-        except InvalidToken:
-            continue
-        return "newest" if position == 0 else "older"
+    keys = _current_keys()
+    for position, (fernet, aead) in enumerate(zip(keys.fernets, keys.aeads, strict=True)):
+        if token.startswith(AEAD_PREFIX):
+            readable = _open_with(aead, token) is not None
+        else:
+            try:
+                fernet.decrypt(token.encode())
+                readable = True
+            except InvalidToken:
+                readable = False
+        if readable:
+            return "newest" if position == 0 else "older"
     return "none"
 
 
@@ -193,8 +248,8 @@ class EncryptedComparisonError(TypeError):
 
 
 class Encrypted(TypeDecorator):
-    """Text encrypted at rest: the attribute holds the clear text, the column its Fernet
-    token. "" stays "" (and NULL NULL), so `column != ""` still means "has a value"."""
+    """Text encrypted at rest: the attribute holds the clear text, the column its token
+    (`encrypt`). "" stays "" (and NULL NULL), so `column != ""` still means "has a value"."""
 
     impl = Text
     cache_ok = True
@@ -271,7 +326,7 @@ _ENCRYPTED: dict[tuple[str, str], Column] = {}
 
 
 def register_encrypted(model, *attributes: str) -> None:
-    """Declare columns of `model` (by attribute name) that hold Fernet tokens: key rotation
+    """Declare columns of `model` (by attribute name) that hold encrypted tokens: key rotation
     re-encrypts them. Each feature's models module calls it for its own tables."""
     table = model.__table__
     for attribute in attributes:

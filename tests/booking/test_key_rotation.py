@@ -6,7 +6,7 @@ check-keys` says when the old key can go — through the real command line."""
 from cryptography.fernet import Fernet
 from sqlalchemy import Text, select, type_coerce
 
-from booking.encryption import column_name
+from booking.encryption import _rewrite, column_name
 from core.extensions import db
 from core.privacy import decrypt, encrypted_columns
 from feedback.suggestions import submit
@@ -133,3 +133,62 @@ def test_rotate_keys_refuses_a_batch_of_nothing(app, runner):
     answer = runner.invoke(args=["privacy", "rotate-keys", "--batch", "0"])
     assert answer.exit_code == 2
     assert "--batch" in answer.output
+
+
+def test_values_are_sealed_with_aes_gcm_and_tampering_is_refused(app):
+    """New values are written as "v2:" tokens (AES-256-GCM under a key derived from the
+    newest Fernet key), each with its own nonce; a changed byte or another key reads
+    nothing."""
+    from cryptography.fernet import InvalidToken
+
+    from core.privacy import AEAD_PREFIX, encrypt, key_needed
+
+    with app.app_context():
+        app.config["ID_ENCRYPTION_KEYS"] = [NEW, OLD]
+        first, second = encrypt("510903199001011234"), encrypt("510903199001011234")
+        assert first.startswith(AEAD_PREFIX) and first != second
+        assert decrypt(first) == decrypt(second) == "510903199001011234"
+        assert key_needed(first) == "newest"
+        body = first[len(AEAD_PREFIX):]
+        flipped = body[:10] + ("A" if body[10] != "A" else "B") + body[11:]
+        for broken in (AEAD_PREFIX + flipped, AEAD_PREFIX + body[:-4], AEAD_PREFIX + "!!"):
+            assert key_needed(broken) == "none"
+            try:
+                decrypt(broken)
+            except InvalidToken:
+                pass
+            else:
+                raise AssertionError(f"{broken!r} was read")
+        app.config["ID_ENCRYPTION_KEYS"] = [OLD]
+        assert key_needed(first) == "none"
+
+
+def test_values_written_in_fernets_format_are_read_and_rotated_into_the_new_one(
+        app, booking_env, client, runner):
+    """Before AES-GCM, values were Fernet tokens: they are still read (under the newest key
+    or an older one), and rotate-keys rewrites them as "v2:" tokens."""
+    from core.privacy import AEAD_PREFIX, key_needed
+
+    app.config["ID_ENCRYPTION_KEYS"] = [OLD]
+    _make_data(client)
+    clear = {key: decrypt(value) for key, value in _stored().items()}
+    fernet = Fernet(OLD)
+    with app.app_context():  # the rows as an earlier version wrote them
+        for column in encrypted_columns():
+            rows = [{"row_key": row_key, "stored_value": fernet.encrypt(text.encode()).decode()}
+                    for (name, row_key), text in clear.items() if name == column_name(column)]
+            if rows:
+                db.session.execute(_rewrite(column), rows)
+        db.session.commit()
+    legacy = _stored()
+    assert all(not value.startswith(AEAD_PREFIX) for value in legacy.values())
+    assert {key: decrypt(value) for key, value in legacy.items()} == clear
+    assert {key_needed(value) for value in legacy.values()} == {"newest"}
+
+    app.config["ID_ENCRYPTION_KEYS"] = [NEW, OLD]
+    assert {key_needed(value) for value in legacy.values()} == {"older"}
+    assert runner.invoke(args=["privacy", "rotate-keys"]).exit_code == 0
+    rotated = _stored()
+    assert all(value.startswith(AEAD_PREFIX) for value in rotated.values())
+    app.config["ID_ENCRYPTION_KEYS"] = [NEW]
+    assert {key: decrypt(value) for key, value in rotated.items()} == clear
