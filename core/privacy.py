@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cryptography.exceptions import InvalidTag
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -74,7 +74,6 @@ class _Keys:
     """The configured keys, newest first, in both formats."""
 
     fernets: list[Fernet]
-    fernet: MultiFernet
     aeads: list[AESGCM]
 
 
@@ -107,8 +106,7 @@ def _aead_key(fernet_key: str) -> AESGCM:
 
 @functools.lru_cache(maxsize=8)
 def _parsed_keys(keys: tuple[str, ...]) -> _Keys:
-    fernets = [Fernet(k) for k in keys]
-    return _Keys(fernets, MultiFernet(fernets), [_aead_key(k) for k in keys])
+    return _Keys([Fernet(k) for k in keys], [_aead_key(k) for k in keys])
 
 
 def encrypt(text: str) -> str:
@@ -126,17 +124,33 @@ def _open_with(aead: AESGCM, token: str) -> str | None:
         return None
 
 
+def _open_fernet(fernet: Fernet, token: str) -> str | None:
+    """The clear text of a token in Fernet's format if `fernet`'s key wrote it, else None."""
+    try:
+        return fernet.decrypt(token.encode()).decode()
+    except InvalidToken:
+        return None
+
+
+def _read(token: str) -> tuple[int, str] | None:
+    """The position (0: the newest) of the first configured key that reads `token`, in
+    either format, and its clear text; None when no configured key reads it."""
+    keys = _current_keys()
+    sealed = token.startswith(AEAD_PREFIX)
+    for position, (fernet, aead) in enumerate(zip(keys.fernets, keys.aeads, strict=True)):
+        text = _open_with(aead, token) if sealed else _open_fernet(fernet, token)
+        if text is not None:
+            return position, text
+    return None
+
+
 def decrypt(token: str) -> str:
     """The clear text of a stored token (either format); InvalidToken when no configured key
     reads it."""
-    keys = _current_keys()
-    if token.startswith(AEAD_PREFIX):
-        for aead in keys.aeads:
-            text = _open_with(aead, token)
-            if text is not None:
-                return text
+    found = _read(token)
+    if found is None:
         raise InvalidToken
-    return keys.fernet.decrypt(token.encode()).decode()
+    return found[1]
 
 
 def rotate(token: str) -> str:
@@ -147,19 +161,10 @@ def rotate(token: str) -> str:
 def key_needed(token: str) -> str:
     """Which key reads `token`: "newest", "older" (still needs a key rotation has not yet
     replaced) or "none" (no configured key reads it: a key is missing)."""
-    keys = _current_keys()
-    for position, (fernet, aead) in enumerate(zip(keys.fernets, keys.aeads, strict=True)):
-        if token.startswith(AEAD_PREFIX):
-            readable = _open_with(aead, token) is not None
-        else:
-            try:
-                fernet.decrypt(token.encode())
-                readable = True
-            except InvalidToken:
-                readable = False
-        if readable:
-            return "newest" if position == 0 else "older"
-    return "none"
+    found = _read(token)
+    if found is None:
+        return "none"
+    return "newest" if found[0] == 0 else "older"
 
 
 def normalise_id(id_number: str) -> str:
