@@ -44,7 +44,7 @@ class ApplicantInput:
     identity: Identity
     phone: str
 
-    @property
+    @functools.cached_property  # read several times per booking; an HMAC each time
     def id_hash(self) -> str:
         return keyed_hash(self.identity.number)
 

@@ -132,6 +132,7 @@ def documents_for(service_code: str, kinds: list[str], language: str | None = No
     then what the couple brings once. `carried_only` leaves out what is signed at the
     office (the SMS)."""
     kinds = list(dict.fromkeys(kinds)) or [MAINLAND]
+    language = language or current_language()  # once, not for each paper
     out: list[str] = []
     for kind in kinds:
         for paper in _personal(service_code, kind):
@@ -140,7 +141,7 @@ def documents_for(service_code: str, kinds: list[str], language: str | None = No
             text = pick(paper, language)
             if len(kinds) > 1:
                 label = pick(PARTY_KINDS[kind], language)
-                text = (f"{label}: {text}" if (language or current_language()).startswith("en")
+                text = (f"{label}: {text}" if language.startswith("en")
                         else f"{label}一方：{text}")
             out.append(text)
     out.extend(pick(paper, language) for paper in _shared(service_code))

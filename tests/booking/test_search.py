@@ -3,7 +3,7 @@ database only as its keyed hash (never as a bind parameter in a statement log)."
 
 from sqlalchemy import event
 
-from booking.codes import looks_like_code
+from booking.codes import CODE_ALPHABET, looks_like_code, new_code
 from booking.queries import search_appointments
 from core.extensions import db
 from tests.booking.helpers import couple, payload
@@ -51,3 +51,19 @@ def test_what_looks_like_a_code():
     assert not looks_like_code("510903199001010011")  # an ID number: 18 characters
     assert not looks_like_code("E1234567")  # a 1 is never in a code
     assert not looks_like_code("ABCD-234")
+
+
+def test_a_new_code_takes_5_bits_of_one_random_draw_per_character(monkeypatch):
+    import booking.codes
+
+    monkeypatch.setattr(booking.codes.os, "urandom", lambda n: bytes(n))
+    assert new_code() == "AAAAAAAA"
+    monkeypatch.setattr(booking.codes.os, "urandom", lambda n: b"\xff" * n)
+    assert new_code() == "99999999"
+    # 40 bits, the lowest 5 first: 1, 2, ..., 8 in each position in turn
+    number = sum(value << (5 * position) for position, value in enumerate(range(1, 9)))
+    monkeypatch.setattr(booking.codes.os, "urandom", lambda n: number.to_bytes(n, "big"))
+    assert new_code() == CODE_ALPHABET[1:9]
+    monkeypatch.undo()
+    codes = {new_code() for _ in range(200)}
+    assert len(codes) == 200 and all(looks_like_code(code) for code in codes)

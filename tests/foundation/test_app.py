@@ -219,6 +219,32 @@ def test_staff_login_home_and_language_switch(client, runner, offices):
     assert 'lang="en"' in english
 
 
+def test_the_session_cookie_is_written_only_when_the_session_has_something(app):
+    from flask import Response
+
+    interface = app.session_interface
+
+    def saved(session) -> Response:
+        response = Response()
+        interface.save_session(app, session, response)
+        return response
+
+    with app.test_request_context():
+        untouched = saved(interface.session_class())  # every API call
+        assert "Set-Cookie" not in untouched.headers and "Vary" not in untouched.headers
+        read = interface.session_class()
+        read.accessed = True  # as flask.session marks a session a view read
+        assert saved(read).headers["Vary"] == "Cookie" and "Set-Cookie" not in saved(read).headers
+        emptied = interface.session_class({"user": "1"})
+        emptied.pop("user")
+        assert saved(emptied).headers["Set-Cookie"].startswith("session=;")  # deleted
+        signed_in = interface.session_class()
+        signed_in["user"] = "1"  # modified and accessed, as a login leaves it
+        kept = saved(signed_in)
+        assert kept.headers["Set-Cookie"].startswith("session=ey")
+        assert kept.headers["Vary"] == "Cookie"
+
+
 @pytest.fixture
 def app_overrides():
     return {}
